@@ -17,10 +17,8 @@ except ImportError:
 
 try:
     from micropython import const
-except ImportError:  # CPython
-
-    def const(x):  # type: ignore[no-redef]
-        return x
+except ImportError:  # CPython: const() is only a compile-time hint
+    const = lambda x: x  # noqa: E731
 
 
 UNIX_AT_2000 = const(946684800)

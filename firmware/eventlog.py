@@ -29,10 +29,8 @@ RECORD_SIZE = protocol.RECORD_SIZE
 
 try:
     from micropython import const
-except ImportError:  # CPython
-
-    def const(x):  # type: ignore[no-redef]
-        return x
+except ImportError:  # CPython: const() is only a compile-time hint
+    const = lambda x: x  # noqa: E731
 
 
 SEG_SHIFT = const(8)
@@ -347,11 +345,11 @@ class LogReader:
         self.close()
         self._k = k
         try:
-            self._file = self.log.fs.open(self.log._seg_path(k), "rb")
+            f = self.log.fs.open(self.log._seg_path(k), "rb")
         except OSError:
-            return False
-        self._file.seek((self.seq - _slot_first(k)) * RECORD_SIZE)
-        return True
+            return
+        f.seek((self.seq - _slot_first(k)) * RECORD_SIZE)
+        self._file = f
 
     def readinto(self, buf):
         """Fill buf with up to len(buf)//16 records.  Returns bytes filled, 0 at end."""
@@ -360,12 +358,15 @@ class LogReader:
         filled = 0
         while filled < cap and self.seq <= self.hi:
             k = self.seq >> SEG_SHIFT
-            if k != self._k and not self._open_segment(k):
-                self.seq = _slot_first(k + 1)  # segment gone (reclaimed meanwhile)
+            if k != self._k:
+                self._open_segment(k)
+            f = self._file
+            if f is None:  # segment gone (reclaimed meanwhile)
+                self.seq = _slot_first(k + 1)
                 continue
             seg_end = ((k + 1) << SEG_SHIFT) - 1
             want = min(cap - filled, min(seg_end, self.hi) - self.seq + 1)
-            got = self._file.readinto(mv[filled * RECORD_SIZE : (filled + want) * RECORD_SIZE]) or 0
+            got = f.readinto(mv[filled * RECORD_SIZE : (filled + want) * RECORD_SIZE]) or 0
             n = got // RECORD_SIZE
             filled = self._keep_valid(buf, filled, n)
             if n < want:  # short segment: nothing more stored in it

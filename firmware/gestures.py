@@ -20,10 +20,8 @@ wrapping tick counter (MicroPython time.ticks_ms, 2**30 period).
 
 try:
     from micropython import const
-except ImportError:  # CPython
-
-    def const(x):  # type: ignore[no-redef]
-        return x
+except ImportError:  # CPython: const() is only a compile-time hint
+    const = lambda x: x  # noqa: E731
 
 
 CLICK1 = const(1)

@@ -12,10 +12,8 @@ from binascii import crc32
 
 try:
     from micropython import const
-except ImportError:  # CPython
-
-    def const(x):  # type: ignore[no-redef]
-        return x
+except ImportError:  # CPython: const() is only a compile-time hint
+    const = lambda x: x  # noqa: E731
 
 
 PROTOCOL_VERSION = const(1)
@@ -458,8 +456,8 @@ def unpack_current_time(data):
     if len(data) != CTS_SIZE:
         raise ProtocolError("Current Time is %d bytes, expected %d" % (len(data), CTS_SIZE))
     y, mo, d, h, mi, s, wd, frac, reason = struct.unpack("<HBBBBBBBB", data)
-    if not 2000 <= y <= 2135:
-        raise ProtocolError("year %d outside 2000..2135" % y)
+    if not 2000 <= y <= 2136:
+        raise ProtocolError("year %d outside 2000..2136" % y)
     if not 1 <= mo <= 12 or not 1 <= d <= 31:
         raise ProtocolError("invalid date %d-%d-%d" % (y, mo, d))
     if h > 23 or mi > 59 or s > 59 or wd > 7:
