@@ -24,7 +24,11 @@ MICROPYTHON_LFS_CONFIG = dict(read_size=32, prog_size=32, cache_size=128, lookah
 
 
 class PowerCut(Exception):
-    """Raised by fs operations once the simulated power is gone."""
+    """The simulated power is gone: the CPU stops here.
+
+    Not an OSError, so firmware error handling (which on a real device would
+    never run) cannot carry on against a dead filesystem.
+    """
 
 
 class FlashImage(UserContext):
@@ -110,10 +114,16 @@ class LfsFS:
     creates missing files for 'ab' as the device does.
     """
 
-    def __init__(self, fs: littlefs.LittleFS) -> None:
+    def __init__(self, fs: littlefs.LittleFS, image: FlashImage | None = None) -> None:
         self.fs = fs
+        self.image = image
+
+    def check_power(self) -> None:
+        if self.image is not None and not self.image.powered:
+            raise PowerCut()
 
     def _call(self, fn, *args):
+        self.check_power()
         try:
             return fn(*args)
         except littlefs.LittleFSError as e:
@@ -130,6 +140,7 @@ class LfsFS:
         return iter(self._call(self.fs.listdir, path))
 
     def size(self, path: str) -> int:
+        self.check_power()
         try:
             return self.fs.stat(path).size
         except (littlefs.LittleFSError, OSError):
@@ -175,6 +186,9 @@ class _LfsFile:
         if self._closed:
             return
         self._closed = True
+        if self._owner.image is not None and not self._owner.image.powered:
+            setattr(self._raw, "__IOBase_closed", True)  # no littlefs call on a dead fs
+            raise PowerCut()
         try:
             self._raw.close()
         except littlefs.LittleFSError as e:
@@ -185,5 +199,5 @@ class _LfsFile:
         if not self._closed:
             try:
                 self.close()
-            except OSError:
+            except (OSError, PowerCut):
                 pass
