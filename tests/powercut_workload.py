@@ -27,15 +27,15 @@ def kind_of(seq: int) -> int:
     return P.KIND_CRAMP if seq % 5 == 0 else P.KIND_TWITCH
 
 
-def _open_log(image: FlashImage) -> eventlog.EventLog:
-    log = eventlog.EventLog(LfsFS(mount(image), image), ROOT, MAX_SEGMENTS)
+def _open_log(image: FlashImage, fresh: bool = False) -> eventlog.EventLog:
+    log = eventlog.EventLog(LfsFS(mount(image, format_if_blank=fresh), image), ROOT, MAX_SEGMENTS)
     log.open()
     return log
 
 
 def prepared_image() -> bytearray:
     image = FlashImage(IMAGE_SIZE)
-    log = _open_log(image)
+    log = _open_log(image, fresh=True)
     for _ in range(PRELOAD):
         seq = log.next_seq
         assert log.append(kind_of(seq), expected_time(seq), 1) == seq

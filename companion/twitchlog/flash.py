@@ -97,14 +97,26 @@ class FlashImage(UserContext):
 
 
 def mount(image: FlashImage, format_if_blank: bool = True) -> littlefs.LittleFS:
-    """Mount image with the device's LittleFS configuration."""
-    return littlefs.LittleFS(
+    """Mount image with the device's LittleFS configuration.
+
+    format_if_blank formats an image that does not mount (as a fresh device
+    does); without it a corrupt image raises instead of being wiped.
+    """
+    fs = littlefs.LittleFS(
         context=image,
         block_size=BLOCK_SIZE,
         block_count=image.block_count,
-        mount=format_if_blank,
+        mount=False,
         **MICROPYTHON_LFS_CONFIG,
     )
+    try:
+        fs.mount()
+    except littlefs.LittleFSError:
+        if not format_if_blank:
+            raise
+        fs.format()
+        fs.mount()
+    return fs
 
 
 class LfsFS:
