@@ -125,6 +125,16 @@ def records_per_notification(mtu):
     return (mtu - 3) // RECORD_SIZE
 
 
+def notification_chunks(packed, mtu):
+    """Split back-to-back records into notification payloads for this MTU."""
+    if len(packed) % RECORD_SIZE:
+        raise ProtocolError("packed records are not whole records")
+    step = records_per_notification(mtu) * RECORD_SIZE
+    mv = memoryview(packed)
+    for off in range(0, len(packed), step):
+        yield mv[off : off + step]
+
+
 def unpack_notification(data):
     """All records of one Records notification, in order.
 

@@ -39,6 +39,16 @@ def test_notification_packs_many_records_and_rejects_partial_ones():
     raises(P.ProtocolError, P.unpack_notification, bad)
 
 
+def test_notification_chunks_fill_each_packet():
+    packed = b"".join(P.pack_record(s, s, 0, 1, P.KIND_TWITCH) for s in range(1, 41))
+    sizes = [len(c) for c in P.notification_chunks(packed, 247)]
+    assert sizes == [240, 240, 160]
+    assert [len(c) for c in P.notification_chunks(packed, 23)] == [16] * 40
+    seqs = [r[0] for c in P.notification_chunks(packed, 185) for r in P.unpack_notification(bytes(c))]
+    assert seqs == list(range(1, 41))
+    raises(P.ProtocolError, lambda: list(P.notification_chunks(packed[:-3], 247)))
+
+
 def test_racp_requests_parse():
     req = P.racp_request(P.OP_REPORT, P.OPR_GE, lo=1000)
     assert req == bytes((1, 3, 1)) + struct.pack("<I", 1000)
