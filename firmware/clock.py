@@ -66,23 +66,36 @@ class DeviceClock:
         return seq
 
 
+# Anchors closer than this (device seconds) cannot measure drift: whole-second
+# set times would swamp it.  Such a pair is only checked for consistency.
+_MIN_RATE_SPAN = const(600)
+
+
 def _rate(anchor_a, anchor_b):
-    """True seconds per device second between two anchors of one boot."""
+    """(true seconds per device second, measured?) between two anchors of a boot.
+
+    The rate is None when the anchors contradict each other.
+    """
     device_span = anchor_b[0] - anchor_a[1]
     true_span = anchor_b[1] - anchor_a[1]
-    if device_span <= 0 or true_span <= 0:
-        return None
+    if device_span < _MIN_RATE_SPAN:
+        consistent = device_span >= 0 and abs(true_span - device_span) <= 2
+        return (1.0 if consistent else None), False
     rate = true_span / device_span
     if not _RATE_MIN <= rate <= _RATE_MAX:
-        return None
-    return rate
+        return None, True
+    return rate, True
 
 
 def _place_epoch(records, out):
     # anchors: (old, new) in seq order; segment j of the epoch is the span
     # after anchor j-1 (segment 0: before the first anchor).
     anchors = [(r[1], r[2]) for r in records if r[4] == protocol.KIND_ANCHOR]
-    rates = [_rate(anchors[j], anchors[j + 1]) for j in range(len(anchors) - 1)]
+    pairs = [_rate(anchors[j], anchors[j + 1]) for j in range(len(anchors) - 1)]
+    rates = [rate for rate, _ in pairs]
+    measured = [rate for rate, ok in pairs if ok and rate is not None]
+    first_rate = measured[0] if measured else 1.0
+    last_rate = measured[-1] if measured else 1.0
     segment = 0
     for r in records:
         t = r[1]
@@ -95,16 +108,15 @@ def _place_epoch(records, out):
             continue
         if segment == 0:
             old, new = anchors[0]
-            rate = rates[0] if rates else 1.0
+            utc = new - (old - t) * first_rate
             quality = TIME_BACKDATED
-            utc = None if rate is None else new - (old - t) * rate
         else:
             base = anchors[segment - 1][1]
             if segment < len(anchors):
                 rate = rates[segment - 1]
                 quality = TIME_ANCHORED
             else:
-                rate = rates[-1] if rates else 1.0
+                rate = last_rate
                 quality = TIME_EXTRAPOLATED
             utc = None if rate is None else base + (t - base) * rate
         if utc is None:

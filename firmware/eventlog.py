@@ -49,6 +49,16 @@ def _slot_first(k):
     return (k << SEG_SHIFT) or 1
 
 
+def _continuable(seq):
+    """seq if a record can be written there, else the start of the next slot.
+
+    Used only when the log must jump ahead (meta ahead of the segments): a
+    fresh slot file can only start at its first seq.
+    """
+    k = seq >> SEG_SHIFT
+    return seq if seq == _slot_first(k) else _slot_first(k + 1)
+
+
 def _lost_index(kind):
     if kind == protocol.KIND_TWITCH:
         return LOST_TWITCH
@@ -89,25 +99,27 @@ class EventLog:
 
     # ------------------------------------------------------------ meta
     def _load_meta(self):
+        """True if meta was read; a bad meta only costs re-sending acknowledged records."""
         buf = bytearray(_META_SIZE)
         try:
             f = self.fs.open(self._meta_path(), "rb")
         except OSError:
-            return
+            return False
         try:
             n = f.readinto(buf)
         finally:
             f.close()
         if n != _META_SIZE:
-            return
+            return False
         if struct.unpack_from("<H", buf, _META_SIZE - 2)[0] != crc32(memoryview(buf)[: _META_SIZE - 2]) & 0xFFFF:
-            return  # a bad meta only costs re-sending acknowledged records
+            return False
         version, acked, l0, l1, l2, boot = struct.unpack_from(_META_FMT, buf, 0)
         if version != _META_VERSION:
-            return
+            return False
         self.acked = acked
         self.lost[0], self.lost[1], self.lost[2] = l0, l1, l2
         self.boot_id = boot
+        return True
 
     def _save_meta(self):
         buf = bytearray(_META_SIZE)
@@ -131,7 +143,7 @@ class EventLog:
         """
         fs = self.fs
         fs.mkdir(self.root)
-        self._load_meta()
+        meta_ok = self._load_meta()
         kmin = kmax = -1
         for name in fs.names(self.root):
             if len(name) != 8:
@@ -152,17 +164,21 @@ class EventLog:
         fs.remove(self._meta_path(True))
         fs.remove(self.root + "/seg.tmp")
         self.dropped_bytes = 0
+        self._kmin, self._kmax = kmin, kmax
         if kmax < 0:
-            self._kmin, self._kmax = (self.acked + 1) >> SEG_SHIFT, -1
-            self.next_seq = self.acked + 1
+            self._kmin = (self.acked + 1) >> SEG_SHIFT
+            self.next_seq = _continuable(self.acked + 1)
         else:
-            self._kmin, self._kmax = kmin, kmax
             kept = self._recover_tail(kmax)
             self.next_seq = _slot_first(kmax) + kept
+            if kept and not meta_ok:
+                # Keep the epoch of the last record, so the next new_boot()
+                # differs from it even though meta was lost.
+                self.boot_id = self._rec[12]
             if self.next_seq <= self.acked:
-                # Acked past what survives: only possible if meta is newer
-                # than a lost tail.  Keep seq monotonic.
-                self.next_seq = self.acked + 1
+                # meta outlived a lost tail: jump ahead, never reuse a seq,
+                # never write a record away from the offset its seq implies.
+                self.next_seq = _continuable(self.acked + 1)
         if self.acked >= self.next_seq:
             self.acked = self.next_seq - 1
         self.reclaim()
@@ -188,6 +204,8 @@ class EventLog:
             f.close()
         self.dropped_bytes = size - good * RECORD_SIZE
         self._rewrite_prefix(path, good)
+        if good:
+            self._record_at(path, good - 1, first + good - 1)  # leave it in self._rec
         return good
 
     def _record_at(self, path, index, want_seq):
@@ -270,16 +288,31 @@ class EventLog:
             finally:
                 f.close()
         except OSError:
-            # A failed write may have left bytes behind on non-atomic
-            # filesystems: cut back to the valid prefix before going on.
-            if self.fs.size(path) >= 0:
-                self._recover_tail(k)
-            return self._lose(kind)
+            return self._after_failed_write(k, seq, kind)
+        self._appended(k, seq)
+        return seq
+
+    def _appended(self, k, seq):
         if self._kmax < 0:
             self._kmin = k
         self._kmax = k
         self.next_seq = seq + 1
-        return seq
+
+    def _after_failed_write(self, k, seq, kind):
+        # On non-atomic filesystems a failed write or close may have left
+        # part of the record, or all of it.  Cut back to the valid prefix and
+        # decide from what is really there.
+        try:
+            kept = self._recover_tail(k) if self.fs.size(self._seg_path(k)) >= 0 else 0
+        except OSError:
+            # Could not even tidy up (e.g. full): never write into this slot
+            # again; open() drops the torn tail at the next boot.
+            self.next_seq = _slot_first(k + 1)
+            return self._lose(kind)
+        if _slot_first(k) + kept > seq:  # the record made it after all
+            self._appended(k, seq)
+            return seq
+        return self._lose(kind)
 
     def _lose(self, kind):
         i = _lost_index(kind)
@@ -299,7 +332,7 @@ class EventLog:
         seq = min(seq, self.last_seq)
         if seq <= self.acked:
             return 0
-        newly = seq - max(self.acked, self.first_seq - 1)
+        newly = max(0, seq - max(self.acked, self.first_seq - 1))
         self.acked = seq
         self._save_meta()
         self.reclaim()

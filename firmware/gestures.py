@@ -93,15 +93,20 @@ class GestureDecoder:
             out = self._pending
             self._pending = None
             return out
+        # Deadlines that passed before this sample come first: a press that
+        # arrives after the double-click window starts a new series, and a
+        # release after long_press_ms is a hold even if no poll saw it pass.
+        out = self._timeout(now_ms)
         if pressed != self._pressed and (
             self._edge_ms is None or ticks_diff(now_ms, self._edge_ms) >= self.debounce_ms
         ):
             self._pressed = pressed
             self._edge_ms = now_ms
-            out = self._press(now_ms) if pressed else self._release(now_ms)
-            if out is not None:
-                return out
-        return self._timeout(now_ms)
+            if pressed:
+                self._press(now_ms)
+            else:
+                self._release(now_ms)
+        return out
 
     def _press(self, now_ms):
         if self._state == _IDLE:
@@ -110,7 +115,6 @@ class GestureDecoder:
         self._down_ms = now_ms
         self._pair_sent = False
         self._state = _DOWN
-        return None
 
     def _release(self, now_ms):
         if self._state == _DOWN:
@@ -119,7 +123,6 @@ class GestureDecoder:
             self._state = _UP
         elif self._state == _HELD:
             self._state = _IDLE
-        return None
 
     def _timeout(self, now_ms):
         state = self._state

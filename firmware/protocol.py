@@ -203,9 +203,13 @@ def parse_racp_request(data):
     and the open end of LE/GE).  Raises RacpError with the RACP response code
     the request has earned.
     """
-    if len(data) < 2:
-        raise RacpError(data[0] if data else 0, RSP_INVALID_OPERATOR if data else RSP_OP_NOT_SUPPORTED)
+    if not data:
+        raise RacpError(0, RSP_OP_NOT_SUPPORTED)
     op = data[0]
+    if op != OP_ABORT and op not in _RECORD_OPS:
+        raise RacpError(op, RSP_OP_NOT_SUPPORTED)
+    if len(data) < 2:
+        raise RacpError(op, RSP_INVALID_OPERATOR)
     operator = data[1]
     operand = data[2:]
     if op == OP_ABORT:
@@ -214,8 +218,6 @@ def parse_racp_request(data):
         if operand:
             raise RacpError(op, RSP_INVALID_OPERAND)
         return op, operator, None, None
-    if op not in _RECORD_OPS:
-        raise RacpError(op, RSP_OP_NOT_SUPPORTED)
     if operator == OPR_NULL:
         raise RacpError(op, RSP_INVALID_OPERATOR)
     if operator > OPR_LAST:

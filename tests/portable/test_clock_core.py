@@ -101,3 +101,18 @@ def test_clock_is_left_alone_when_the_anchor_cannot_be_stored():
     clk = C.DeviceClock(rtc.read, rtc.write, log, boot_id=1)
     assert clk.set(800000000) == 0
     assert rtc.t == 500 and clk.state == P.CLOCK_UNSET and log.lost[2] == 1
+
+
+def test_a_quick_resync_does_not_make_times_unknown():
+    # Two anchors 2 s apart (a re-sync on reconnect) cannot measure drift; the
+    # records around them keep their places and the long-span rate is used.
+    recs = [
+        (1, 100, 0, 1, TW),
+        (2, 600, 800000000, 1, AN),
+        (3, 800000000 + 90720, 800086400, 1, AN),  # a day at 5% fast
+        (4, 800086400 + 2, 800086401, 1, AN),  # 2 s later, set times rounded
+        (5, 800086401 + 1050, 0, 1, TW),
+    ]
+    placed = _placed(recs)
+    assert placed[0][2] == C.TIME_BACKDATED and placed[0][1] is not None
+    assert placed[4] == (5, round(800086401 + 1000 + U, 3), C.TIME_EXTRAPOLATED)

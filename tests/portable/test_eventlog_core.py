@@ -183,3 +183,123 @@ def test_boot_ids_persist_and_wrap():
 
 def test_constructor_refuses_a_budget_too_small_to_roll_over():
     raises(ValueError, eventlog.EventLog, PosixFS(), "/nowhere", 1)
+
+
+def test_meta_ahead_of_a_lost_tail_jumps_to_a_fresh_slot():
+    log = _new_log()
+    for i in range(300):
+        log.append(TWITCH, i, 1)
+    log.ack(300)
+    path = log._seg_path(1)
+    f = log.fs.open(path, "rb")
+    data = f.read()
+    f.close()
+    f = log.fs.open(path, "wb")
+    f.write(data[:-8])  # the newest record torn after its ack was stored
+    f.close()
+    log = _reopen(log)
+    seq = log.append(CRAMP, 7, 1)
+    assert seq > 300  # never reused
+    assert [r[0] for r in _read_all(log)] == [seq]
+    log = _reopen(log)
+    assert [r[0] for r in _read_all(log)] == [seq]
+    assert log.append(TWITCH, 8, 1) == seq + 1
+
+
+def test_meta_ahead_with_no_segment_left():
+    log = _new_log()
+    for i in range(300):
+        log.append(TWITCH, i, 1)
+    log.ack(300)
+    for name in list(log.fs.names(log.root)):
+        if name != "meta":
+            log.fs.remove(log.root + "/" + name)
+    log = _reopen(log)
+    seq = log.append(TWITCH, 1, 1)
+    assert seq > 300
+    log = _reopen(log)
+    assert [r[0] for r in _read_all(log)] == [seq]
+
+
+class _FailingFS(PosixFS):
+    """PosixFS whose next append misbehaves the way a flash write can."""
+
+    def __init__(self):
+        self.fault = None  # "close" | "full"
+
+    def open(self, path, mode):
+        f = PosixFS.open(self, path, mode)
+        if self.fault and mode in ("ab", "wb"):
+            return _FaultyFile(f, self.fault)
+        return f
+
+
+class _FaultyFile:
+    def __init__(self, f, fault):
+        self.f = f
+        self.fault = fault
+
+    def write(self, data):
+        if self.fault == "full":
+            self.f.write(bytes(data)[:7])
+            self.f.close()
+            raise OSError(28)
+        return self.f.write(data)
+
+    def close(self):
+        if self.fault == "close":
+            self.f.close()
+            raise OSError(5)
+        self.f.close()
+
+
+def test_a_write_that_landed_despite_an_error_keeps_its_seq():
+    fs = _FailingFS()
+    log = eventlog.EventLog(fs, fresh_dir("fault"), 8)
+    log.open()
+    for i in range(5):
+        log.append(TWITCH, i, 1)
+    fs.fault = "close"
+    assert log.append(TWITCH, 100, 1) == 6  # the bytes are there: it counts
+    fs.fault = None
+    assert log.append(CRAMP, 200, 1) == 7
+    log = _reopen(log)
+    assert _read_all(log, 6) == [(6, 100, 0, 1, TWITCH), (7, 200, 0, 1, CRAMP)]
+    assert log.lost == [0, 0, 0]
+
+
+def test_a_full_filesystem_counts_the_event_lost_instead_of_raising():
+    fs = _FailingFS()
+    log = eventlog.EventLog(fs, fresh_dir("full"), 8)
+    log.open()
+    for i in range(5):
+        log.append(TWITCH, i, 1)
+    fs.fault = "full"
+    assert log.append(CRAMP, 100, 1) == 0
+    assert log.lost == [0, 1, 0]
+    fs.fault = None
+    seq = log.append(TWITCH, 200, 1)
+    assert seq > 5
+    log = _reopen(log)
+    assert [r[0] for r in _read_all(log)] == [1, 2, 3, 4, 5, seq]
+
+
+def test_ack_never_reports_a_negative_count():
+    log = _new_log()
+    for i in range(600):
+        log.append(TWITCH, i, 1)
+    log.ack(300)  # reclaims slot 0
+    log.fs.remove(log.root + "/meta")
+    log = _reopen(log)  # acked forgotten: first stored is 256
+    assert log.first_seq == 256
+    assert log.ack(100) == 0
+    assert log.ack(300) == 45
+
+
+def test_losing_meta_does_not_merge_two_clock_epochs():
+    log = _new_log()
+    assert log.new_boot() == 1
+    log.append(TWITCH, 5, log.boot_id)
+    log.fs.remove(log.root + "/meta")
+    log = _reopen(log)  # meta gone: the boot counter would restart at 0
+    assert log.new_boot() != 1

@@ -104,3 +104,23 @@ def test_tick_counter_wraparound():
     assert d.update(False, (start + 300) & ((1 << 30) - 1)) is None
     assert d.update(False, (start + 500) & ((1 << 30) - 1)) == (G.CLICK1, start)
     assert G.ticks_diff(5, (1 << 30) - 5) == 10
+
+
+def test_deadlines_are_checked_before_the_edge_that_follows_them():
+    # A press 410 ms after the release starts a new series, even when the
+    # poll that would have seen the window close never came.
+    d = G.GestureDecoder()
+    assert d.update(True, 0) is None
+    assert d.update(False, 80) is None
+    assert d.update(True, 490) == (G.CLICK1, 0)
+    assert d.update(False, 560) is None
+    assert d.update(False, 1000) == (G.CLICK1, 490)
+    # A 1.6 s press with no poll in between is a hold, not a click.
+    d = G.GestureDecoder()
+    d.update(True, 0)
+    assert d.update(False, 1600) == (G.HOLD, 0)
+    assert d.update(False, 2500) is None and d.idle()
+    # Held at wake and released 2 s later: a hold.
+    d = G.GestureDecoder()
+    d.wake(0, True)
+    assert d.update(False, 2000) == (G.HOLD, 0)

@@ -149,3 +149,10 @@ def test_current_time_rejects_impossible_dates():
     raises(P.ProtocolError, P.unpack_current_time, struct.pack("<HBBBBBBBB", 2023, 2, 29, 0, 0, 0, 0, 0, 0))
     raises(P.ProtocolError, P.unpack_current_time, struct.pack("<HBBBBBBBB", 1999, 1, 1, 0, 0, 0, 0, 0, 0))
     raises(P.ProtocolError, P.unpack_current_time, bytes(ok[:9]))
+
+
+def test_one_byte_requests_get_the_right_code():
+    assert _code(b"\x09") == P.RSP_OP_NOT_SUPPORTED
+    assert _code(b"\x05") == P.RSP_OP_NOT_SUPPORTED
+    assert _code(b"\x01") == P.RSP_INVALID_OPERATOR
+    assert _code(b"\x03") == P.RSP_INVALID_OPERATOR
