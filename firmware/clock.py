@@ -66,8 +66,9 @@ class DeviceClock:
         return seq
 
 
-# Anchors closer than this (device seconds) cannot measure drift: whole-second
-# set times would swamp it.  Such a pair is only checked for consistency.
+# Anchors closer than this (device seconds) are too close for whole-second
+# set times to measure drift: their rate still interpolates between them
+# (the error stays within the rounding), but is not extrapolated from.
 _MIN_RATE_SPAN = const(600)
 
 
@@ -78,10 +79,13 @@ def _rate(anchor_a, anchor_b):
     """
     device_span = anchor_b[0] - anchor_a[1]
     true_span = anchor_b[1] - anchor_a[1]
-    if device_span < _MIN_RATE_SPAN:
-        consistent = device_span >= 0 and abs(true_span - device_span) <= 2
-        return (1.0 if consistent else None), False
+    if device_span <= 0 or true_span < 0:
+        return (1.0 if device_span == true_span == 0 else None), False
     rate = true_span / device_span
+    if device_span < _MIN_RATE_SPAN:
+        # Allow the set times' rounding (2 s) on top of the plausible band.
+        slack = 2 + device_span * (_RATE_MAX - 1)
+        return (rate if abs(true_span - device_span) <= slack else None), False
     if not _RATE_MIN <= rate <= _RATE_MAX:
         return None, True
     return rate, True
