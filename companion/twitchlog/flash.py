@@ -44,7 +44,6 @@ class FlashImage(UserContext):
         self.prog_calls = 0
         self.erase_calls = 0
         self.cut_at: int | None = None  # 0-based index of the op that dies
-        self.on_op = None  # optional callback(op_index) before each op
         self.powered = True
 
     @property
@@ -55,10 +54,7 @@ class FlashImage(UserContext):
         """Count one program/erase: "ok", "dying" (the cut lands here) or "dead"."""
         if not self.powered:
             return "dead"
-        index = self.ops
-        if self.on_op is not None:
-            self.on_op(index)
-        if self.cut_at is not None and index >= self.cut_at:
+        if self.cut_at is not None and self.ops >= self.cut_at:
             self.powered = False
             return "dying"
         return "ok"
