@@ -179,8 +179,6 @@ class EventLog:
                 # meta outlived a lost tail: jump ahead, never reuse a seq,
                 # never write a record away from the offset its seq implies.
                 self.next_seq = _continuable(self.acked + 1)
-        if self.acked >= self.next_seq:
-            self.acked = self.next_seq - 1
         self.reclaim()
         return self.count()
 
@@ -188,6 +186,8 @@ class EventLog:
         """Validate segment k; cut it back to its longest valid prefix."""
         path = self._seg_path(k)
         size = self.fs.size(path)
+        if size < 0:
+            return 0
         whole = size // RECORD_SIZE
         first = _slot_first(k)
         if size % RECORD_SIZE == 0 and whole and self._record_at(path, whole - 1, first + whole - 1):
@@ -203,9 +203,7 @@ class EventLog:
         finally:
             f.close()
         self.dropped_bytes = size - good * RECORD_SIZE
-        self._rewrite_prefix(path, good)
-        if good:
-            self._record_at(path, good - 1, first + good - 1)  # leave it in self._rec
+        self._rewrite_prefix(path, good)  # leaves the last good record in self._rec
         return good
 
     def _record_at(self, path, index, want_seq):
@@ -303,7 +301,7 @@ class EventLog:
         # part of the record, or all of it.  Cut back to the valid prefix and
         # decide from what is really there.
         try:
-            kept = self._recover_tail(k) if self.fs.size(self._seg_path(k)) >= 0 else 0
+            kept = self._recover_tail(k)
         except OSError:
             # Could not even tidy up (e.g. full): never write into this slot
             # again; open() drops the torn tail at the next boot.

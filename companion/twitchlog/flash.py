@@ -194,9 +194,11 @@ class _LfsFile:
         if self._closed:
             return
         self._closed = True
-        if self._owner.image is not None and not self._owner.image.powered:
+        try:
+            self._owner.check_power()
+        except PowerCut:
             setattr(self._raw, "__IOBase_closed", True)  # no littlefs call on a dead fs
-            raise PowerCut()
+            raise
         try:
             self._raw.close()
         except littlefs.LittleFSError as e:

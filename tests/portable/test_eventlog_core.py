@@ -12,8 +12,8 @@ TWITCH = P.KIND_TWITCH
 CRAMP = P.KIND_CRAMP
 
 
-def _new_log(max_segments=8, root=None):
-    log = eventlog.EventLog(PosixFS(), root or fresh_dir("log"), max_segments)
+def _new_log(max_segments=8, fs=None):
+    log = eventlog.EventLog(fs or PosixFS(), fresh_dir("log"), max_segments)
     log.open()
     return log
 
@@ -255,8 +255,7 @@ class _FaultyFile:
 
 def test_a_write_that_landed_despite_an_error_keeps_its_seq():
     fs = _FailingFS()
-    log = eventlog.EventLog(fs, fresh_dir("fault"), 8)
-    log.open()
+    log = _new_log(fs=fs)
     for i in range(5):
         log.append(TWITCH, i, 1)
     fs.fault = "close"
@@ -270,8 +269,7 @@ def test_a_write_that_landed_despite_an_error_keeps_its_seq():
 
 def test_a_full_filesystem_counts_the_event_lost_instead_of_raising():
     fs = _FailingFS()
-    log = eventlog.EventLog(fs, fresh_dir("full"), 8)
-    log.open()
+    log = _new_log(fs=fs)
     for i in range(5):
         log.append(TWITCH, i, 1)
     fs.fault = "full"
