@@ -1,0 +1,5 @@
+"""Runs at every boot and every wake from deep sleep."""
+
+import app
+
+app.main()
