@@ -245,6 +245,7 @@ class Device:
                     if window[1] or not server.conns:
                         server.advertise(True, pairing=window[1] or server.pairing)
                         say("pairing" if server.pairing else "advertising", seconds=window[0])
+            window_open = time.ticks_diff(window_end, now) > 0
             server = self.server
             if server is not None:
                 self._report_ble()
@@ -252,9 +253,11 @@ class Device:
                     connected_since = connected_since if connected_since is not None else now
                 else:
                     connected_since = None
-                    if server.advertising and time.ticks_diff(now, window_end) >= 0:
+                    if window_open and not server.advertising:
+                        server.advertise(True, pairing=server.pairing)  # a dropped link can come back
+                        say("advertising", seconds=time.ticks_diff(window_end, now) // 1000)
+                    elif server.advertising and not window_open:
                         server.advertise(False)
-            window_open = time.ticks_diff(window_end, now) > 0
             connected = connected_since is not None and time.ticks_diff(now, connected_since) < _CONNECTED_CAP_MS
             if decoder.idle() and not window_open and not connected:
                 break

@@ -275,7 +275,7 @@ class GattServer:
 
     def _set_time(self, value):
         try:
-            new_time = protocol.unpack_current_time(value)
+            new_time = protocol.unpack_current_time(value)[0]
         except protocol.ProtocolError:
             return  # the old time was put back; nothing changes
         if self.dev.clock.set(new_time):

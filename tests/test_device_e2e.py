@@ -1,0 +1,161 @@
+"""End to end: the unmodified firmware on the virtual device, driven by a plain Bumble central."""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+
+import pytest
+from bumble.att import ATT_Error
+from bumble.link import LocalLink
+
+from ble_central import BATTERY, CONTROL, CURRENT_TIME, LOCAL_TIME, SETTINGS, STATUS, Central, preload_log, protocol, uuid16
+from twitchlog.virtual import SimClock, VirtualDevice
+
+UNIX_AT_2000 = 946_684_800
+
+
+def run(coro):
+    return asyncio.run(asyncio.wait_for(coro, 120))
+
+
+async def _setup(preload: int = 0, board: str = "esp32-devkit"):
+    link = LocalLink()
+    device = VirtualDevice.on_link(link, clock=SimClock(847_000_000, speed=20), board=board, unique_id=b"\x01\x02\x03\x04\x05\x06")
+    if preload:
+        preload_log(device, preload)
+    await device.start()
+    await device.advance(1)
+    await device.wait_asleep()
+    central = await Central(link).start()
+    return device, central
+
+
+async def _open_window(device, pairing: bool = False):
+    """Hold the button into the sync window (or pairing mode) and wait for advertising."""
+    mark = device.mark()
+    await device.hold(6.5 if pairing else 2.0)
+    await device.wait_for("pairing" if pairing else "advertising", since=mark)
+
+
+async def _paired(preload: int = 0, board: str = "esp32-devkit"):
+    device, central = await _setup(preload, board)
+    await _open_window(device, pairing=True)
+    await central.connect(device.address)
+    await central.pair()
+    await device.wait_for("bonded")
+    await central.subscribe_log()
+    return device, central
+
+
+async def _finish(device, central):
+    await central.disconnect()
+    await device.stop()
+    assert device.crashes == [] and device.irq_errors == []
+
+
+# ---------------------------------------------------------------- standard services
+def test_device_information_battery_and_current_time_are_byte_exact():
+    async def body():
+        device, central = await _paired()
+        names = [await central.read(uuid16(u)) for u in (0x2A29, 0x2A24, 0x2A26, 0x2A25)]
+        assert names[0] == b"twitchlog"
+        assert names[1] == b"esp32-devkit"
+        assert names[2].count(b".") == 2
+        assert names[3] == b"010203040506"
+        level = await central.read(BATTERY)
+        assert len(level) == 1 and 0 <= level[0] <= 100
+        assert level[0] == (3900 - 3300) * 100 // (4150 - 3300)  # the profile's linear scale at 3.9 V
+        assert await central.read(LOCAL_TIME) == b"\x00\x00"
+
+        before = await central.read(CURRENT_TIME)
+        assert len(before) == 10
+        device_time = protocol.unpack_current_time(before)[0]
+        assert abs(device_time - device.hw.rtc_seconds()) <= 2  # the RTC counts from power-on
+
+        utc_now = int(device.clock.now())
+        value = protocol.pack_current_time(utc_now, adjust_reason=protocol.ADJUST_MANUAL)
+        assert len(value) == 10
+        mark = device.mark()
+        await central.write(CURRENT_TIME, value)
+        await device.wait_for("time_set", since=mark)
+        after = protocol.unpack_current_time(await central.read(CURRENT_TIME))[0]
+        assert abs(after - utc_now) <= 2
+        st = protocol.unpack_status(await central.read(STATUS))
+        assert st["clock_state"] == protocol.CLOCK_SET
+        await _finish(device, central)
+
+    run(body())
+
+
+# ---------------------------------------------------------------- security
+def test_unbonded_central_is_refused_the_log_characteristics():
+    async def body():
+        device, central = await _setup(preload=5)
+        await _open_window(device)
+        await central.connect(device.address)
+        for uuid in (STATUS, SETTINGS):
+            with pytest.raises(ATT_Error) as refused:
+                await central.read(uuid)
+            assert refused.value.error_code in (0x05, 0x0F)
+        with pytest.raises(ATT_Error) as refused:
+            await central.write(CONTROL, protocol.racp_request(protocol.OP_DELETE, protocol.OPR_ALL))
+        assert refused.value.error_code in (0x05, 0x0F)
+        await _finish(device, central)
+        assert len(device.read_log()) == 5  # nothing deleted
+
+    run(body())
+
+
+def test_pairing_outside_pairing_mode_leaves_no_bond_and_no_access():
+    async def body():
+        device, central = await _setup(preload=3)
+        await _open_window(device)  # sync window, not pairing mode
+        await central.connect(device.address)
+        mark = device.mark()
+        try:
+            await central.pair()
+        except Exception:
+            pass  # refused outright is as good as dropped
+        await device.wait_for("unbonded", since=mark)
+        await device.wait_for("disconnected", since=mark)
+        assert len(device.ble.bonded_peers) == 0
+        # Reconnect: the device stored no keys, so re-encryption fails and the log stays closed.
+        await device.wait_for("advertising", since=mark)
+        await central.connect(device.address)
+        try:
+            await central.encrypt(timeout=5)
+        except Exception:
+            pass
+        with pytest.raises(ATT_Error):
+            await central.read(STATUS)
+        await central.disconnect()
+        await device.stop()
+        assert device.crashes == [] and device.irq_errors == []
+        assert len(device.read_log()) == 3
+
+    run(body())
+
+
+def test_pairing_mode_bonds_and_bond_survives_reboot():
+    async def body():
+        device, central = await _paired(preload=4)
+        assert protocol.unpack_status(await central.read(STATUS))["count"] == 4
+        await central.disconnect()
+        await device.advance(120)
+        await device.wait_asleep()
+
+        mark = device.mark()
+        device.reboot()  # RTC, RAM and radio start over; flash (and the bond) stay
+        await device.wait_for("wake", since=mark)
+        await device.advance(1)
+        await device.wait_asleep()
+        await _open_window(device)
+        await central.connect(device.address)
+        await central.encrypt()
+        await device.wait_for("bonded", since=mark)
+        st = protocol.unpack_status(await central.read(STATUS))
+        assert st["count"] == 4 and st["clock_state"] == protocol.CLOCK_UNSET
+        await _finish(device, central)
+
+    run(body())
