@@ -264,10 +264,17 @@ class GattServer:
                     self._set_settings(value)
 
     async def _control(self, conn_handle, value):
-        if self.procedures.busy:
-            op = value[0] if value else 0
-            if op != protocol.OP_ABORT:
-                await self.indicate(protocol.racp_response_code(op, protocol.RSP_NOT_COMPLETED), conn_handle)
+        op = value[0] if value else 0
+        if self.procedures.busy and op == protocol.OP_ABORT:
+            # The IRQ already flagged the abort; answer once the report has stopped.
+            waited = 0
+            while self.procedures.busy and waited < _INDICATE_TIMEOUT_MS:
+                await asyncio.sleep_ms(5)
+                waited += 5
+        elif self.procedures.busy:
+            # MicroPython cannot fail the write with ATT 0x80 (procedure already
+            # in progress), so the refusal comes as a RACP response instead.
+            await self.indicate(protocol.racp_response_code(op, protocol.RSP_NOT_COMPLETED), conn_handle)
             return
         self._procedure_conn = conn_handle
         asyncio.create_task(self.procedures.run(value))

@@ -56,23 +56,30 @@ class RacpProcedures:
         span = protocol.select_range(operator, lo, hi, self.log.first_seq, self.log.last_seq)
         self.busy = True
         self._abort = False
+        answer = None
         try:
             if op == protocol.OP_REPORT_NUMBER:
                 count = 0 if span is None else await self._count(span[0], span[1])
-                await self.link.indicate(protocol.racp_number_response(count))
+                answer = protocol.racp_number_response(count)
             elif op == protocol.OP_DELETE:
                 code = protocol.RSP_NO_RECORDS
                 if span is not None and self.log.ack(span[1]) > 0:
                     code = protocol.RSP_SUCCESS
-                await self.link.indicate(protocol.racp_response_code(op, code))
+                answer = protocol.racp_response_code(op, code)
             else:
                 code = protocol.RSP_NO_RECORDS
                 if span is not None:
                     code = await self._report(span[0], span[1])
                 if code:
-                    await self.link.indicate(protocol.racp_response_code(op, code))
+                    answer = protocol.racp_response_code(op, code)
+        except OSError:
+            return  # the link went away mid-procedure: nobody to answer
         finally:
+            # Not busy before the answer goes out: the client may write its
+            # next request the moment it sees the answer.
             self.busy = False
+        if answer is not None:
+            await self.link.indicate(answer)
 
     async def _report(self, lo, hi):
         """Stream [lo, hi]; the response code to send, or 0 if aborted."""

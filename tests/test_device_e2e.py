@@ -159,3 +159,80 @@ def test_pairing_mode_bonds_and_bond_survives_reboot():
         await _finish(device, central)
 
     run(body())
+
+
+# ---------------------------------------------------------------- RACP
+def test_racp_report_number_report_ge_and_delete_le():
+    async def body():
+        device, central = await _paired(preload=40)
+        assert await central.racp(protocol.racp_request(protocol.OP_REPORT_NUMBER, protocol.OPR_ALL)) == ("number", 40)
+        assert await central.racp(protocol.racp_request(protocol.OP_REPORT_NUMBER, protocol.OPR_GE, lo=31)) == ("number", 10)
+
+        central.notifications.clear()
+        answer = await central.racp(protocol.racp_request(protocol.OP_REPORT, protocol.OPR_GE, lo=11))
+        assert answer == ("code", protocol.OP_REPORT, protocol.RSP_SUCCESS)
+        records = central.received_records()
+        assert [r[0] for r in records] == list(range(11, 41))
+        assert all(r[1] == 1000 + 60 * (r[0] - 1) for r in records)  # times as stored
+        assert len(central.notifications) == -(-30 // 15)  # MTU 247: 15 records a packet
+
+        answer = await central.racp(protocol.racp_request(protocol.OP_DELETE, protocol.OPR_LE, hi=25))
+        assert answer == ("code", protocol.OP_DELETE, protocol.RSP_SUCCESS)
+        assert await central.racp(protocol.racp_request(protocol.OP_REPORT_NUMBER, protocol.OPR_ALL)) == ("number", 15)
+        st = protocol.unpack_status(await central.read(STATUS))
+        assert (st["first_seq"], st["last_seq"], st["count"]) == (26, 40, 15)
+        central.notifications.clear()
+        await central.racp(protocol.racp_request(protocol.OP_REPORT, protocol.OPR_ALL))
+        assert [r[0] for r in central.received_records()] == list(range(26, 41))
+        assert await central.racp(protocol.racp_request(protocol.OP_REPORT, protocol.OPR_LE, hi=10)) == ("code", protocol.OP_REPORT, protocol.RSP_NO_RECORDS)
+        await _finish(device, central)
+
+    run(body())
+
+
+def test_racp_abort_stops_a_transfer_midway():
+    async def body():
+        device, central = await _paired(preload=3000)
+        central.notifications.clear()
+        central.indications.clear()
+        await central.write(CONTROL, protocol.racp_request(protocol.OP_REPORT, protocol.OPR_ALL))
+        while not central.notifications:
+            await asyncio.sleep(0.001)
+        answer = await central.racp(protocol.racp_request(protocol.OP_ABORT, protocol.OPR_NULL))
+        assert answer == ("code", protocol.OP_ABORT, protocol.RSP_SUCCESS)
+        await asyncio.sleep(0.3)
+        received = central.received_records()
+        assert 0 < len(received) < 3000
+        assert [r[0] for r in received] == list(range(1, len(received) + 1))  # in order, no gaps
+        # No "report finished" answer follows an abort, and the device still serves.
+        assert all(protocol.parse_racp_response(i)[1] != protocol.OP_REPORT for i in central.indications)
+        assert await central.racp(protocol.racp_request(protocol.OP_REPORT_NUMBER, protocol.OPR_ALL)) == ("number", 3000)
+        await _finish(device, central)
+
+    run(body())
+
+
+BAD_REQUESTS = [
+    (b"\x09\x01", 0x09, protocol.RSP_OP_NOT_SUPPORTED),  # unknown op code
+    (b"\x05\x00", 0x05, protocol.RSP_OP_NOT_SUPPORTED),  # a response op written as a request
+    (b"\x01\x00", 0x01, protocol.RSP_INVALID_OPERATOR),  # operator null on report
+    (b"\x01\x07", 0x01, protocol.RSP_OPERATOR_NOT_SUPPORTED),  # operator beyond "last"
+    (b"\x03\x01", 0x03, protocol.RSP_INVALID_OPERATOR),  # abort takes operator null
+    (b"\x01\x03", 0x01, protocol.RSP_INVALID_OPERAND),  # >= with no operand
+    (b"\x01\x03\x01\x05\x00", 0x01, protocol.RSP_INVALID_OPERAND),  # seq operand too short
+    (b"\x01\x04\x01\x09\x00\x00\x00\x02\x00\x00\x00", 0x01, protocol.RSP_INVALID_OPERAND),  # range lo > hi
+    (b"\x01\x03\x02\x05\x00\x00\x00", 0x01, protocol.RSP_OPERAND_NOT_SUPPORTED),  # filter type 2 (time)
+    (b"\x02\x03\x01\x05\x00\x00\x00", 0x02, protocol.RSP_OPERATOR_NOT_SUPPORTED),  # delete >= : only a prefix
+]
+
+
+def test_racp_malformed_requests_get_the_right_response_codes():
+    async def body():
+        device, central = await _paired(preload=10)
+        for request, op, code in BAD_REQUESTS:
+            assert await central.racp(request) == ("code", op, code), request.hex()
+        assert await central.racp(protocol.racp_request(protocol.OP_REPORT_NUMBER, protocol.OPR_ALL)) == ("number", 10)
+        await _finish(device, central)
+        assert len(device.read_log()) == 10
+
+    run(body())

@@ -23,6 +23,14 @@ import types
 from pathlib import Path
 from typing import Any, Callable
 
+# The stdlib modules the firmware imports, loaded here: CPython 3.11 can fail
+# ("AST constructor recursion depth mismatch") when the firmware thread
+# compiles a module while the main thread compiles another.
+import binascii  # noqa: F401
+import errno  # noqa: F401
+import gc  # noqa: F401
+import struct  # noqa: F401
+
 from bumble.controller import Controller
 from bumble.device import Device
 from bumble.link import LocalLink
@@ -56,6 +64,16 @@ BOOT_LATENCY_S = 0.15  # wake to Python running on an ESP32
 def _load_firmware(directory: Path) -> dict[str, types.CodeType]:
     """Compile every firmware module once; each boot executes them afresh."""
     return {p.stem: compile(p.read_text(), str(p), "exec") for p in sorted(directory.glob("*.py")) if p.stem != "__init__"}
+
+
+def _format(error: BaseException) -> str:
+    """Format a traceback on the main thread only.
+
+    CPython 3.11's traceback module parses source lines with ast, and two
+    threads doing that at once corrupt the ast module's recursion counter
+    (gh-106905) for the rest of the process.
+    """
+    return "".join(traceback.format_exception(error))
 
 
 def _parse_console(line: str) -> dict | None:
@@ -221,6 +239,7 @@ class VirtualDevice:
                 self.hw.reset(detail)
             else:  # crash or halted: MicroPython would sit at the REPL until reset
                 if outcome == "crash":
+                    detail = _format(detail)
                     self.crashes.append(detail)
                 self.emit({"event": outcome, "error": detail})
                 self.state = "halted"
@@ -262,16 +281,25 @@ class VirtualDevice:
         modules["bluetooth"] = bluetooth
         self.state = "awake"
         self.booted_at = self.clock.now()
+        self.hw.orphan_errors.clear()
         try:
             result = await self._loop.run_in_executor(None, self._run_firmware, modules, extra)
         finally:
             await ble._shutdown()
+        for error in self.hw.orphan_errors:  # a firmware task died on its own
+            if error is not None and not isinstance(error, (PowerCut, Reset, DeepSleep, asyncio.CancelledError)):
+                self.crashes.append(_format(error))
+                self.emit({"event": "task_crash", "error": repr(error)})
         self.emit({"event": "halt" if result[0] != "sleep" else "asleep", "awake_s": round(self.clock.now() - self.booted_at, 3), "reason": result[0]})
         return result
 
-    def _irq_error(self, text: str) -> None:
-        self.irq_errors.append(text)
-        self._loop.call_soon_threadsafe(self.emit, {"event": "irq_error", "error": text.strip().splitlines()[-1]})
+    def _irq_error(self, error: BaseException) -> None:
+        """From the firmware thread: format on the main loop (see _format)."""
+        self._loop.call_soon_threadsafe(self._record_irq_error, error)
+
+    def _record_irq_error(self, error: BaseException) -> None:
+        self.irq_errors.append(_format(error))
+        self.emit({"event": "irq_error", "error": repr(error)})
 
     def _run_firmware(self, modules: dict[str, types.ModuleType], extra: dict[str, Any]) -> tuple[str, Any]:
         """The firmware thread: import main, as MicroPython does after boot."""
@@ -310,8 +338,8 @@ class VirtualDevice:
             return ("reset", e.cause)
         except PowerCut:
             return ("powercut", None)
-        except Exception:
-            return ("crash", traceback.format_exc())
+        except Exception as e:
+            return ("crash", e)
 
     # ------------------------------------------------------------ the world
     async def press(self, seconds: float) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio as _asyncio
 import builtins
+import calendar
 import errno
 import os as _os
 import time as _time
@@ -63,6 +64,7 @@ class Hardware:
         self.power_lost = False
         self.wdt_deadline: float | None = None
         self.pending_reset = False  # the EN button was pressed while running
+        self.orphan_errors: list = []  # exceptions of firmware tasks nobody awaited
 
     # ------------------------------------------------------------ what the world does
     def set_button(self, pressed: bool) -> None:
@@ -277,8 +279,6 @@ def _machine_module(hw: Hardware) -> types.ModuleType:
                 t = _time.gmtime(int(hw.rtc_seconds()) + UNIX_AT_2000)
                 return (t.tm_year, t.tm_mon, t.tm_mday, t.tm_wday, t.tm_hour, t.tm_min, t.tm_sec, 0)
             y, mo, d, _wd, h, mi, s = value[:7]
-            import calendar
-
             target = calendar.timegm((y, mo, d, h, mi, s, 0, 0, 0)) - UNIX_AT_2000
             hw.rtc_offset = target - clock.now()
             return None
@@ -381,7 +381,7 @@ def _time_module(hw: Hardware, boot_at: float) -> types.ModuleType:
 def _asyncio_module(hw: Hardware) -> types.ModuleType:
     """CPython asyncio with MicroPython's extras, sleeping on the simulated clock."""
     a = types.ModuleType("asyncio")
-    for name in ("create_task", "gather", "run", "Event", "Lock", "CancelledError", "Task", "current_task", "get_event_loop"):
+    for name in ("create_task", "gather", "Event", "Lock", "CancelledError", "Task", "current_task", "get_event_loop"):
         setattr(a, name, getattr(_asyncio, name))
     a.TimeoutError = _asyncio.TimeoutError
     clock = hw.clock
@@ -431,6 +431,17 @@ def _asyncio_module(hw: Hardware) -> types.ModuleType:
             await self._event.wait()
             self._event.clear()
 
+    def run(main: Any) -> Any:
+        async def guarded() -> Any:
+            # Tasks still running when the chip stops end with PowerCut or
+            # Reset; asyncio would log each with a traceback, formatted in
+            # this thread (see device._format), so collect them quietly.
+            _asyncio.get_running_loop().set_exception_handler(lambda loop, context: hw.orphan_errors.append(context.get("exception")))
+            return await main
+
+        return _asyncio.run(guarded())
+
+    a.run = run
     a.sleep = sleep
     a.sleep_ms = lambda ms: sleep(ms / 1000)
     a.wait_for = wait_for

@@ -22,7 +22,6 @@ import asyncio
 import concurrent.futures
 import errno
 import json
-import traceback
 from typing import Any, Callable
 
 from bumble import hci
@@ -149,7 +148,7 @@ class _FirmwareKeyStore(KeyStore):
 class BLE:
     """bluetooth.BLE for one boot of the virtual device."""
 
-    def __init__(self, device: Device, bumble_loop: asyncio.AbstractEventLoop, on_irq_error: Callable[[str], None]) -> None:
+    def __init__(self, device: Device, bumble_loop: asyncio.AbstractEventLoop, on_irq_error: Callable[[BaseException], None]) -> None:
         self._device = device
         self._bumble_loop = bumble_loop
         self._fw_loop: asyncio.AbstractEventLoop | None = None
@@ -182,8 +181,8 @@ class BLE:
         try:
             if self._handler is not None:
                 value = self._handler(event, data)
-        except Exception:  # MicroPython prints it and keeps running
-            self._on_irq_error(traceback.format_exc())
+        except Exception as e:  # MicroPython prints it and keeps running
+            self._on_irq_error(e)
         if result is not None and not result.done():
             result.set_result(value)
 
