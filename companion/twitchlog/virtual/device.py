@@ -127,6 +127,7 @@ class VirtualDevice:
         self._task: asyncio.Task | None = None
         self._stopping = False
         self._reboot_requested = False
+        self._boot_held = False
         self.state = "off"  # off, awake, asleep, halted
         self.ble: radio.BLE | None = None
         self.bumble: Device | None = None
@@ -170,7 +171,14 @@ class VirtualDevice:
         event = _parse_console(line)
         if event is None:
             event = {"event": "console", "line": line}
+        elif event["event"] == "wake":
+            self._end_boot_hold()
         self._loop.call_soon_threadsafe(self.emit, event)
+
+    def _end_boot_hold(self) -> None:
+        if self._boot_held:
+            self._boot_held = False
+            self.clock.release()
 
     async def wait_for(self, name: str, timeout: float = 10.0, since: int = 0, **match: Any) -> dict:
         """The first event `name` (with fields `match`) at index >= since.  Real-time timeout."""
@@ -267,9 +275,11 @@ class VirtualDevice:
     async def _boot_once(self) -> tuple[str, Any]:
         self.boots += 1
         self.hw.wdt_deadline = None
+        self.clock.hold()  # until the firmware says "wake": host boot work is not device time
+        self._boot_held = True
         self.bumble = Device.with_hci("twitchlog", self.address, self._source, self._sink)
         await self.bumble.power_on()
-        ble = radio.BLE(self.bumble, self._loop, self._irq_error)
+        ble = radio.BLE(self.bumble, self._loop, self._irq_error, self.clock)
         self.ble = ble
         bluetooth = types.ModuleType("bluetooth")
         bluetooth.BLE = lambda: ble
@@ -285,6 +295,7 @@ class VirtualDevice:
         try:
             result = await self._loop.run_in_executor(None, self._run_firmware, modules, extra)
         finally:
+            self._end_boot_hold()
             await ble._shutdown()
         for error in self.hw.orphan_errors:  # a firmware task died on its own
             if error is not None and not isinstance(error, (PowerCut, Reset, DeepSleep, asyncio.CancelledError)):

@@ -148,8 +148,9 @@ class _FirmwareKeyStore(KeyStore):
 class BLE:
     """bluetooth.BLE for one boot of the virtual device."""
 
-    def __init__(self, device: Device, bumble_loop: asyncio.AbstractEventLoop, on_irq_error: Callable[[BaseException], None]) -> None:
+    def __init__(self, device: Device, bumble_loop: asyncio.AbstractEventLoop, on_irq_error: Callable[[BaseException], None], clock: Any) -> None:
         self._device = device
+        self._clock = clock
         self._bumble_loop = bumble_loop
         self._fw_loop: asyncio.AbstractEventLoop | None = None
         self._handler: Callable | None = None
@@ -173,7 +174,13 @@ class BLE:
     def _on_bumble(self, coro_fn: Callable[[], Any], wait: bool = True) -> Any:
         """Run coro_fn() on the Bumble loop; wait for it as MicroPython's call would."""
         future = asyncio.run_coroutine_threadsafe(coro_fn(), self._bumble_loop)
-        return future.result(CALL_TIMEOUT_S) if wait else future
+        if not wait:
+            return future
+        self._clock.hold()  # stack work on the host is not device time
+        try:
+            return future.result(CALL_TIMEOUT_S)
+        finally:
+            self._clock.release()
 
     def _deliver(self, event: int, data: tuple, result: concurrent.futures.Future | None) -> None:
         """On the firmware loop: run the IRQ handler like MicroPython's scheduler."""

@@ -22,16 +22,44 @@ class SimClock:
         self._base_real = time.monotonic()
         self.speed = float(speed)
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+        self._holds = 0
+
+    def _now_locked(self) -> float:
+        if self._holds:
+            return self._base_sim
+        return self._base_sim + (time.monotonic() - self._base_real) * self.speed
 
     def now(self) -> float:
         with self._lock:
-            return self._base_sim + (time.monotonic() - self._base_real) * self.speed
+            return self._now_locked()
+
+    def hold(self) -> None:
+        """Stop time while the host does work that takes no time on the device.
+
+        Booting the virtual chip or a blocking call into the Bumble stack take
+        host milliseconds, which at speed 20 would be device seconds: a
+        6-second hold would end before the firmware had sampled the button.
+        Holds nest; release() undoes one.
+        """
+        with self._lock:
+            if self._holds == 0:
+                self._base_sim = self._now_locked()
+            self._holds += 1
+
+    def release(self) -> None:
+        with self._lock:
+            if self._holds == 0:
+                return
+            self._holds -= 1
+            if self._holds == 0:
+                self._base_real = time.monotonic()
+        self._wake_all()
 
     def set_speed(self, speed: float) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
         with self._lock:
-            now = self._base_sim + (time.monotonic() - self._base_real) * self.speed
+            now = self._now_locked()
             self._base_sim, self._base_real, self.speed = now, time.monotonic(), float(speed)
         self._wake_all()
 
@@ -57,10 +85,10 @@ class SimClock:
         target = self.now() + seconds
         with self._lock:
             while True:
-                remaining = target - (self._base_sim + (time.monotonic() - self._base_real) * self.speed)
+                remaining = target - self._now_locked()
                 if remaining <= 0:
                     return
-                self._lock.wait(remaining / self.speed)
+                self._lock.wait(remaining / self.speed if not self._holds else None)
 
     async def sleep(self, seconds: float) -> None:
         if seconds <= 0:
@@ -76,7 +104,7 @@ class SimClock:
             entry = (loop, event)
             self._waiters.add(entry)
             try:
-                await asyncio.wait_for(event.wait(), remaining / self.speed)
+                await asyncio.wait_for(event.wait(), None if self._holds else remaining / self.speed)
             except asyncio.TimeoutError:
                 pass
             finally:
