@@ -287,3 +287,97 @@ async def _all_records(central):
         await asyncio.sleep(0.05)
         central.notifications.clear()
     raise AssertionError("the device never finished a report: last answer %r" % (answer,))
+
+
+# ---------------------------------------------------------------- press scripts
+@pytest.mark.parametrize("board", ["esp32-devkit", "xiao-esp32c3"])
+def test_press_scripts_make_the_right_records_at_the_right_times(board):
+    async def body():
+        device, central = await _setup(board=board)
+        expected = []
+        for gesture, kind in (("click", "twitch"), ("double", "cramp")):
+            assert device.state == "asleep"
+            mark = device.mark()
+            rtc_at_press = int(device.hw.rtc_seconds())
+            await getattr(device, gesture)()  # this press wakes the chip from deep sleep
+            event = await device.wait_for("recorded", since=mark)
+            assert event["kind"] == kind
+            assert abs(event["device_time"] - rtc_at_press) <= 1
+            expected.append((event["seq"], event["device_time"], protocol.ARG_AT_WAKE, protocol.KIND_TWITCH if kind == "twitch" else protocol.KIND_CRAMP))
+            await device.advance(3600)
+            await device.wait_asleep()
+
+        # Triple click within a minute of a twitch undoes it with a tombstone.
+        mark = device.mark()
+        await device.click()
+        twitch = await device.wait_for("recorded", since=mark)
+        await device.advance(5)
+        await device.triple()
+        undone = await device.wait_for("undone", since=mark)
+        assert undone["seq"] == twitch["seq"]
+        # A hold opens the sync window and records nothing.
+        await device.advance(30)
+        await device.wait_asleep()
+        mark = device.mark()
+        await device.hold(2.0)
+        await device.wait_for("advertising", since=mark, seconds=120)
+        await device.advance(200)
+        await device.wait_asleep()
+        assert not [e for e in device.events[mark:] if e["event"] == "recorded"]
+
+        records = device.read_log()
+        assert [(r[0], r[1], r[2], r[4]) for r in records[:2]] == expected
+        assert records[2][4] == protocol.KIND_TWITCH
+        assert records[3][4] == protocol.KIND_TOMBSTONE and records[3][2] == records[2][0]
+        assert len(records) == 4
+        await _finish(device, central)
+
+    run(body())
+
+
+# ---------------------------------------------------------------- power cuts
+def test_power_cut_at_random_points_of_an_append_recovers():
+    import random
+
+    async def body():
+        rng = random.Random(7)
+        device, central = await _setup()
+        kept = []
+        cuts = 0
+        for trial in range(20):
+            cut_after = rng.randrange(0, 4)
+            mark = device.mark()
+            device.powercut(after_flash_ops=cut_after)
+            await device.click()
+            outcome = await _first_of(device, mark, "powercut", "recorded")
+            cut = outcome["event"] == "powercut"  # else the append needed fewer flash operations
+            cuts += cut
+            device.hw.image.cut_at = None
+            if cut:
+                await device.wait_for("wake", since=mark)  # power back: a cold boot
+            else:
+                kept.append(outcome["seq"])
+            await device.advance(60)
+            await device.wait_asleep()
+            # The log opens, holds every record acknowledged as written, and takes new ones.
+            seqs = [r[0] for r in device.read_log() if r[4] == protocol.KIND_TWITCH]
+            assert set(kept) <= set(seqs), (trial, kept, seqs)
+            assert seqs == sorted(set(seqs))
+            kept = seqs
+        assert cuts >= 8  # many trials really cut an append midway
+        mark = device.mark()
+        await device.click()
+        last = await device.wait_for("recorded", since=mark)
+        assert last["seq"] > max(kept, default=0)
+        await _finish(device, central)
+
+    run(body())
+
+
+async def _first_of(device, since, *names, timeout=10.0):
+    for _ in range(int(timeout / 0.01)):
+        for event in device.events[since:]:
+            if event["event"] in names:
+                return event
+        await asyncio.sleep(0.01)
+    raise AssertionError("none of %s happened" % (names,))
