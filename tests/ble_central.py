@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import struct
-import sys
-from pathlib import Path
 
 from bumble.controller import Controller
 from bumble.core import UUID
@@ -18,8 +16,6 @@ from bumble.hci import Address
 from bumble.keys import MemoryKeyStore
 from bumble.link import LocalLink
 from bumble.pairing import PairingConfig, PairingDelegate
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "companion"))
 
 from twitchlog.firmware import protocol  # noqa: E402
 from twitchlog.flash import LfsFS, mount  # noqa: E402
