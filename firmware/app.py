@@ -214,8 +214,8 @@ class Device:
             self._serve_task = asyncio.create_task(self.server.serve())
         return self.server
 
-    def _report_ble(self):
-        events = self.server.events
+    def _report_ble(self, server):
+        events = server.events
         while events:
             name, detail = events.pop(0)
             say(name, conn=detail)
@@ -248,7 +248,7 @@ class Device:
             window_open = time.ticks_diff(window_end, now) > 0
             server = self.server
             if server is not None:
-                self._report_ble()
+                self._report_ble(server)
                 if server.conns:
                     connected_since = connected_since if connected_since is not None else now
                 else:
@@ -267,7 +267,7 @@ class Device:
                 pass
         if self.server is not None:
             self.server.stop()
-            self._report_ble()
+            self._report_ble(self.server)
         if self._led_task is not None:
             self._led_task.cancel()
 

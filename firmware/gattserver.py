@@ -12,7 +12,7 @@ undone (the old value is put back) and answered over RACP where RACP has a
 code for it.  Reads can be refused, and are, with the ATT security errors.
 """
 
-import struct
+import binascii
 
 import asyncio
 import bluetooth
@@ -99,7 +99,7 @@ FIRMWARE_VERSION = "0.3.0"
 def advertising_payload(name):
     """Flags, our 128-bit service UUID, and the name if it fits in 31 bytes."""
     out = bytearray(b"\x02\x01\x06")  # LE General Discoverable, BR/EDR not supported
-    uuid = bytes(_UUID(protocol.SERVICE_UUID))
+    uuid = bytes(reversed(binascii.unhexlify(protocol.SERVICE_UUID.replace("-", ""))))  # little-endian
     out += bytes((len(uuid) + 1, 0x07)) + uuid  # complete list of 128-bit UUIDs
     encoded = name.encode()
     if len(out) + 2 + len(encoded) <= 31:
