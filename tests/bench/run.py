@@ -115,8 +115,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results.md", help="markdown file to write")
     args = parser.parse_args()
-    sections = [("Flash", flash_figures()), ("BLE packing", notification_figures()), ("Firmware RAM", heap_figures())]
-    table = Table(title="twitchlog benchmarks (firmware core)")
+    from virtual_link import virtual_link_figures
+
+    sections = [
+        ("Flash", flash_figures()),
+        ("BLE packing", notification_figures()),
+        ("Firmware RAM", heap_figures()),
+        ("Virtual device", virtual_link_figures()),
+    ]
+    table = Table(title="twitchlog benchmarks")
     for col in ("area", "measure", "figure", "note"):
         table.add_column(col)
     lines = ["| area | measure | figure | note |", "|---|---|---|---|"]
