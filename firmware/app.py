@@ -45,7 +45,6 @@ _LED_UNDO = (900, 100, 1)
 _LED_ERROR = (60, 60, 5)
 _LED_SYNC = (500, 1500, 0)
 _LED_PAIR = (100, 100, 0)
-_LED_RESET = (50, 50, 10)
 
 
 def say(name, **fields):
@@ -83,7 +82,7 @@ class Device:
             self.log.new_boot()  # the RTC started from zero
             state = protocol.CLOCK_UNSET
         self.clock = clock_mod.DeviceClock(board.rtc_seconds, board.set_rtc, self.log, self.log.boot_id, state)
-        self._remember_clock()
+        self.remember_clock()
         uid = board.unique_id()
         self.serial = "".join("%02x" % b for b in uid)
         self.name = "twitchlog-" + self.serial[-4:]
@@ -109,11 +108,9 @@ class Device:
         self.settings = settings
         say("settings", **settings)
 
-    def _remember_clock(self):
+    def remember_clock(self):
+        """Keep the clock state in RTC memory, which deep sleep preserves."""
         self.board.rtc_memory(_RTC_MAGIC + bytes((self.clock.state,)))
-
-    def time_changed(self):
-        self._remember_clock()
 
     def status(self):
         log = self.log
@@ -207,10 +204,9 @@ class Device:
     # ------------------------------------------------------------ BLE
     def _start_ble(self):
         if self.server is None:
-            import bluetooth
-            import gattserver
+            import gattserver  # imported on first use: no radio code unless a window opens
 
-            self.server = gattserver.GattServer(bluetooth.BLE(), self)
+            self.server = gattserver.GattServer(self)
             self._serve_task = asyncio.create_task(self.server.serve())
         return self.server
 
@@ -299,6 +295,6 @@ def main():
     asyncio.run(device.awake(woke_by_button))
     if device.server is not None:
         device.server.ble.active(False)
-    device.time_changed()
+    device.remember_clock()
     say("sleep", records=device.log.count())
     board.deep_sleep()

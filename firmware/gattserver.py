@@ -115,9 +115,9 @@ class _Conn:
 
 
 class GattServer:
-    def __init__(self, ble, device):
+    def __init__(self, device, ble=None):
         """device: the app's state (board, log, clock, bonds, settings, name)."""
-        self.ble = ble
+        self.ble = ble = bluetooth.BLE() if ble is None else ble
         self.dev = device
         self.conns = {}
         self.pairing = False
@@ -129,7 +129,6 @@ class GattServer:
         self._indicate_lock = asyncio.Lock()
         self._procedure_conn = None
         self.procedures = racp.RacpProcedures(device.log, self)
-        self.notify_stalls = 0
 
         ble.active(True)
         ble.config(gap_name=device.name, mtu=_MTU, bond=False, mitm=False, le_secure=True, io=_IO_NO_INPUT_OUTPUT)
@@ -155,7 +154,7 @@ class GattServer:
         if on:
             self.ble.gap_advertise(_ADV_INTERVAL_US, advertising_payload(self.dev.name))
         else:
-            self.ble.gap_advertise(None)
+            self.ble.gap_advertise(None)  # pyright: ignore  # stub says int; None stops (MicroPython docs)
         self.advertising = on
 
     def stop(self):
@@ -287,7 +286,7 @@ class GattServer:
             return  # the old time was put back; nothing changes
         if self.dev.clock.set(new_time):
             self.events.append(("time_set", new_time))
-            self.dev.time_changed()
+            self.dev.remember_clock()
 
     def _set_settings(self, value):
         try:
@@ -309,12 +308,12 @@ class GattServer:
             if self._procedure_conn not in self.conns:
                 raise OSError(_ENOMEM)
             try:
-                self.ble.gatts_notify(self._procedure_conn, self.h_records, data)
+                # The stub drops conn_handle; the real signature is (conn, handle, data=None).
+                self.ble.gatts_notify(self._procedure_conn, self.h_records, data)  # pyright: ignore
                 return
             except OSError as e:
                 if e.args[0] != _ENOMEM or waited >= _NOTIFY_TIMEOUT_MS:
                     raise
-            self.notify_stalls += 1
             await asyncio.sleep_ms(2)
             waited += 2
 
@@ -324,7 +323,7 @@ class GattServer:
             if conn_handle not in self.conns:
                 return
             self._indicated.clear()
-            self.ble.gatts_indicate(conn_handle, self.h_control, data)
+            self.ble.gatts_indicate(conn_handle, self.h_control, data)  # pyright: ignore  # stub: (conn, handle) only
             try:
                 await asyncio.wait_for_ms(self._indicated.wait(), _INDICATE_TIMEOUT_MS)
             except asyncio.TimeoutError:

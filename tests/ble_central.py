@@ -36,9 +36,8 @@ BATTERY = uuid16(protocol.UUID_BATTERY_LEVEL)
 
 
 class Central:
-    def __init__(self, link: LocalLink, address: str = "F0:F1:F2:F3:F4:F6") -> None:
-        controller = Controller("central", link=link)
-        self.device = Device.with_hci("central", Address(address), controller, controller)
+    def __init__(self, hci_source, hci_sink, address: str = "F0:F1:F2:F3:F4:F6") -> None:
+        self.device = Device.with_hci("central", Address(address), hci_source, hci_sink)
         self.device.keystore = MemoryKeyStore()
         self.device.pairing_config_factory = lambda connection: PairingConfig(
             sc=True,
@@ -52,6 +51,11 @@ class Central:
         self.notifications: list[bytes] = []
         self.indications: list[bytes] = []
         self._indicated = asyncio.Event()
+
+    @classmethod
+    def on_link(cls, link: LocalLink) -> "Central":
+        controller = Controller("central", link=link)
+        return cls(controller, controller)
 
     async def start(self) -> "Central":
         await self.device.power_on()

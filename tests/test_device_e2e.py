@@ -12,7 +12,6 @@ from bumble.link import LocalLink
 from ble_central import BATTERY, CONTROL, CURRENT_TIME, LOCAL_TIME, SETTINGS, STATUS, Central, preload_log, protocol, uuid16
 from twitchlog.virtual import SimClock, VirtualDevice
 
-UNIX_AT_2000 = 946_684_800
 
 
 def run(coro):
@@ -27,7 +26,7 @@ async def _setup(preload: int = 0, board: str = "esp32-devkit"):
     await device.start()
     await device.advance(1)
     await device.wait_asleep()
-    central = await Central(link).start()
+    central = await Central.on_link(link).start()
     return device, central
 
 

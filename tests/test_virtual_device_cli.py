@@ -10,10 +10,7 @@ import sys
 import time
 
 import pytest
-from bumble.device import Device
 from bumble.hci import Address
-from bumble.keys import MemoryKeyStore
-from bumble.pairing import PairingConfig, PairingDelegate
 from bumble.transport import open_transport
 
 from ble_central import STATUS, Central, protocol
@@ -70,18 +67,7 @@ class _Proc:
 
 async def _central_on(port):
     transport = await open_transport(f"tcp-client:127.0.0.1:{port}")
-    central = Central.__new__(Central)
-    central.device = Device.with_hci("central", Address("F0:F1:F2:F3:F4:F6"), transport.source, transport.sink)
-    central.device.keystore = MemoryKeyStore()
-    central.device.pairing_config_factory = lambda c: PairingConfig(
-        sc=True, mitm=False, bonding=True, delegate=PairingDelegate(io_capability=PairingDelegate.IoCapability.NO_OUTPUT_NO_INPUT), identity_address_type=PairingConfig.AddressType.RANDOM
-    )
-    central.connection = None
-    central.peer = None
-    central.notifications, central.indications = [], []
-    central._indicated = asyncio.Event()
-    await central.device.power_on()
-    return transport, central
+    return transport, await Central(transport.source, transport.sink).start()
 
 
 def test_command_parsing_names_the_problem():

@@ -31,7 +31,7 @@ async def _serve_10k() -> dict:
     await device.start()
     await device.advance(1)
     await device.wait_asleep()
-    central = await Central(link).start()
+    central = await Central.on_link(link).start()
     mark = device.mark()
     await device.hold(6.5)
     await device.wait_for("pairing", since=mark)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .device import VirtualDevice
-from .hardware import UNIX_AT_2000
+from ..firmware.clock import UNIX_AT_2000
 from .simclock import SimClock
 
 COMMANDS = ("click", "double", "triple", "hold SECONDS", "wait SECONDS", "advance SECONDS", "reboot", "powercut", "quit")

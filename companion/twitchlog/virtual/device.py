@@ -211,9 +211,9 @@ class VirtualDevice:
         """What `device deploy` does to a fresh board: write the board profile."""
         fs = LfsFS(mount(self.hw.image), self.hw.image)
         if fs.size("board.json") < 0:
-            with_file = fs.open("board.json", "wb")
-            with_file.write(self.profile_bytes)
-            with_file.close()
+            f = fs.open("board.json", "wb")
+            f.write(self.profile_bytes)
+            f.close()
 
     async def stop(self) -> None:
         self._stopping = True

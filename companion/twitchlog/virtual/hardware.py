@@ -20,11 +20,12 @@ from typing import Any, Callable
 
 import littlefs
 
+from ..firmware.clock import UNIX_AT_2000
+from ..firmware.gestures import ticks_diff
 from ..flash import FlashImage, LfsFS, PowerCut, mount
 from .simclock import SimClock
 
-UNIX_AT_2000 = 946_684_800
-TICKS_PERIOD = 1 << 30
+TICKS_PERIOD = 1 << 30  # MicroPython's ticks wrap here; gestures.ticks_diff matches
 
 PWRON_RESET, HARD_RESET, WDT_RESET, DEEPSLEEP_RESET, SOFT_RESET = 1, 2, 3, 4, 5
 WAKE_EXT0, WAKE_TIMER, WAKE_GPIO = 2, 4, 7
@@ -132,11 +133,6 @@ class Hardware:
             raise Reset(HARD_RESET)
         if self.wdt_deadline is not None and self.clock.now() > self.wdt_deadline:
             raise Reset(WDT_RESET)  # every later call too, until the runner resets the chip
-
-
-def _ticks_diff(a: int, b: int) -> int:
-    half = TICKS_PERIOD // 2
-    return ((a - b + half) % TICKS_PERIOD) - half
 
 
 class _File:
@@ -368,7 +364,7 @@ def _time_module(hw: Hardware, boot_at: float) -> types.ModuleType:
     t.ticks_ms = ticks_ms
     t.ticks_us = lambda: int((clock.now() - boot_at) * 1_000_000) % TICKS_PERIOD
     t.ticks_add = lambda a, b: (a + b) % TICKS_PERIOD
-    t.ticks_diff = _ticks_diff
+    t.ticks_diff = ticks_diff
     t.time = lambda: int(hw.rtc_seconds())
     t.time_ns = lambda: int(hw.rtc_seconds() * 1e9)
     t.gmtime = t.localtime = gmtime
