@@ -96,15 +96,18 @@ MANUFACTURER = "twitchlog"
 FIRMWARE_VERSION = "0.3.0"
 
 
-def advertising_payload(name):
-    """Flags, our 128-bit service UUID, and the name if it fits in 31 bytes."""
+def advertising_payload():
+    """Flags and our 128-bit service UUID: 21 of the 31 bytes, so scanners can filter on it."""
     out = bytearray(b"\x02\x01\x06")  # LE General Discoverable, BR/EDR not supported
     uuid = bytes(reversed(binascii.unhexlify(protocol.SERVICE_UUID.replace("-", ""))))  # little-endian
     out += bytes((len(uuid) + 1, 0x07)) + uuid  # complete list of 128-bit UUIDs
-    encoded = name.encode()
-    if len(out) + 2 + len(encoded) <= 31:
-        out += bytes((len(encoded) + 1, 0x09)) + encoded
     return bytes(out)
+
+
+def scan_response(name):
+    """The complete local name (it does not fit beside the UUID in the advertisement)."""
+    encoded = name.encode()[:29]
+    return bytes((len(encoded) + 1, 0x09)) + encoded
 
 
 class _Conn:
@@ -152,7 +155,7 @@ class GattServer:
         self.pairing = on and pairing
         self.ble.config(bond=self.pairing)
         if on:
-            self.ble.gap_advertise(_ADV_INTERVAL_US, advertising_payload(self.dev.name))
+            self.ble.gap_advertise(_ADV_INTERVAL_US, advertising_payload(), scan_response(self.dev.name))
         else:
             self.ble.gap_advertise(None)  # pyright: ignore  # stub says int; None stops (MicroPython docs)
         self.advertising = on

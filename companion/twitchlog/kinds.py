@@ -1,0 +1,39 @@
+"""Symptom kinds: the device logs codes, the companion names them."""
+
+from __future__ import annotations
+
+from .errors import UserError
+from .firmware import protocol as P
+
+KIND_NAMES = {
+    P.KIND_TWITCH: "twitch",
+    P.KIND_CRAMP: "cramp",
+    P.KIND_SPASM: "spasm",
+    P.KIND_TREMOR: "tremor",
+    P.KIND_TINGLING: "tingling",
+    P.KIND_RESTLESS_LEGS: "restless-legs",
+    P.KIND_MIGRAINE: "migraine",
+    P.KIND_ANXIETY: "anxiety",
+    P.KIND_EYELID: "eyelid",
+}
+KIND_CODES = {name: code for code, name in KIND_NAMES.items()}
+
+
+def kind_name(code: int) -> str:
+    if code in KIND_NAMES:
+        return KIND_NAMES[code]
+    if code == P.KIND_TOMBSTONE:
+        return "undo"
+    if code == P.KIND_ANCHOR:
+        return "clock-anchor"
+    return f"kind-{code}"
+
+
+def kind_code(name: str) -> int:
+    """The code of a symptom name (or a number 1..63); UserError otherwise."""
+    key = name.strip().lower().replace("_", "-").replace(" ", "-")
+    if key in KIND_CODES:
+        return KIND_CODES[key]
+    if key.isdigit() and 1 <= int(key) <= P.KIND_SYMPTOM_MAX:
+        return int(key)
+    raise UserError(f"unknown symptom kind {name!r}; known: {', '.join(KIND_CODES)}")
