@@ -1,0 +1,445 @@
+"""Symptoms against magnesium intake: the daily series, the count model, and what it can and cannot say.
+
+Entry points:
+
+- `daily_frame(dates, events, tracked, supp_mg, diet_mg)` builds the input
+  from plain lists.
+- `analyze(daily, plan=None) -> Result`, called once per symptom kind.
+
+The model, exposure unit and standard errors are described in `effects`, the
+randomization test in `randomization`, and the whole method with its
+calibration in docs/statistics.md.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import effects, trial
+from .randomization import randomization_test
+
+MIN_DAYS = 28  # tracked days before an estimate is worth reading
+MIN_FIT_DAYS = 14  # below this, no model at all
+MIN_EVENTS = 20
+MIN_ON_DAYS = 7
+MIN_OFF_DAYS = 7
+MIN_PAIRS = 5  # 2**5 = 32 assignments: the smallest p a randomization test can give is 1/32
+UPPER_LEVEL_MG = 350  # supplemental, adults (IOM 1997)
+TARGET_RR = 0.70  # the effect the precision message is sized for
+PLACEBO_FALL = 0.28  # placebo-arm fall in magnesium-for-cramps trials
+
+COLUMNS = ("events", "tracked", "supp_mg", "diet_mg")
+LAG_TERMS = ("lag 0", "lag 1", "lag 2", "lag 3", "14-day mean")
+
+
+def daily_frame(
+    dates: Sequence[Any],
+    events: Sequence[int],
+    tracked: Sequence[bool] | None = None,
+    supp_mg: Sequence[float] | None = None,
+    diet_mg: Sequence[float | None] | None = None,
+) -> pd.DataFrame:
+    """The analysis input from plain lists, one entry per date.
+
+    Missing calendar dates are filled in as untracked days with no supplement
+    and unknown diet. `diet_mg` entries of None mean unknown.
+    """
+    n = len(dates)
+    idx = pd.DatetimeIndex(pd.to_datetime(list(dates))).normalize()
+    df = pd.DataFrame(
+        {
+            "events": np.asarray(events, dtype="int64"),
+            "tracked": np.ones(n, dtype=bool) if tracked is None else np.asarray(tracked, dtype=bool),
+            "supp_mg": np.zeros(n) if supp_mg is None else np.asarray(supp_mg, dtype=float),
+            "diet_mg": np.full(n, np.nan) if diet_mg is None else np.array([np.nan if v is None else v for v in diet_mg], dtype=float),
+        },
+        index=idx,
+    )
+    return _complete(df)[0]
+
+
+def _complete(daily: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Sorted, one row per calendar day; gaps become untracked days without supplement."""
+    notes = []
+    missing = [c for c in COLUMNS if c not in daily.columns]
+    if missing:
+        raise ValueError(f"daily frame lacks columns {missing}")
+    df = daily.loc[:, list(COLUMNS)].copy()
+    df.index = pd.DatetimeIndex(df.index).normalize()
+    if df.index.has_duplicates:
+        raise ValueError("daily frame has more than one row for a date")
+    df = df.sort_index()
+    if len(df):
+        full = pd.date_range(df.index[0], df.index[-1], freq="D")
+        if len(full) != len(df):
+            notes.append(f"{len(full) - len(df)} calendar days missing from the series were treated as untracked, no supplement.")
+            df = df.reindex(full)
+    df["tracked"] = df["tracked"].fillna(False).astype(bool)
+    df["supp_mg"] = df["supp_mg"].fillna(0.0).astype(float)
+    df["diet_mg"] = df["diet_mg"].astype(float)
+    bad = df["tracked"] & df["events"].isna()
+    if bad.any():
+        notes.append(f"{int(bad.sum())} tracked days had no event count and were treated as untracked.")
+        df.loc[bad, "tracked"] = False
+    df["events"] = df["events"].fillna(0).astype("int64")
+    return df, notes
+
+
+@dataclass
+class Sufficiency:
+    what: str  # "days", "events", "dose contrast", "randomization", "precision"
+    have: float
+    need: float
+    message: str
+    blocking: bool  # True: the estimate is not worth reading yet
+
+    def to_dict(self) -> dict:
+        return {"what": self.what, "have": self.have, "need": self.need, "message": self.message, "blocking": self.blocking}
+
+
+@dataclass
+class LagTerm:
+    term: str
+    rate_ratio: float
+    ci_low: float
+    ci_high: float
+    p: float
+    p_holm: float
+    p_bh: float
+
+
+@dataclass
+class Result:
+    """Everything the report needs. Rate ratios are per 100 mg/day of supplemental elemental Mg (see `estimand`)."""
+
+    rate_ratio_per_100mg: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    p_method: str | None
+    p_model: float | None  # the model's EWC-robust p, always reported
+    p_randomization: float | None
+    n_rerandomizations: int | None
+    model: str | None  # "NB2", "quasi-Poisson" or None (no fit)
+    nb_alpha: float | None
+    se_method: str | None
+    randomized: bool
+    design: str  # "randomized N-of-1 (intention to treat)" or "observational"
+    wording: str
+    days_total: int
+    days_used: int
+    days_untracked: int
+    events: int
+    dose_contrast: dict
+    rr_at_dose: dict | None
+    buildup: dict | None  # 14-day-mean term: extra rate ratio per 100 mg/day sustained over two weeks
+    steady_state: dict | None  # exp(b03 + b14): 100 mg/day taken every day for two weeks or more
+    sufficient: bool
+    sufficiency: list[Sufficiency]
+    lag_profile: list[LagTerm]
+    notes: list[str]
+    adherence: dict | None
+    series: pd.DataFrame = field(repr=False)
+    estimand: str = (
+        "rate ratio of daily symptom events per 100 mg/day of supplemental elemental magnesium over the same and "
+        "previous 3 days (lags 0-3 combined), adjusted for the 14-day mean intake; exposure log2(1 + mg/100), so "
+        "the ratio at dose d mg/day is RR ** log2(1 + d/100) (200 mg: RR ** 1.585)"
+    )
+
+    def to_dict(self, include_series: bool = False) -> dict:
+        d = {
+            k: getattr(self, k)
+            for k in (
+                "rate_ratio_per_100mg", "ci_low", "ci_high", "p_value", "p_method", "p_model", "p_randomization",
+                "n_rerandomizations", "model", "nb_alpha", "se_method", "randomized", "design", "wording", "days_total",
+                "days_used", "days_untracked", "events", "dose_contrast", "rr_at_dose", "buildup", "steady_state",
+                "sufficient", "notes",
+                "adherence", "estimand",
+            )
+        }
+        d["sufficiency"] = [s.to_dict() for s in self.sufficiency]
+        d["lag_profile"] = [vars(t).copy() for t in self.lag_profile]
+        if include_series:
+            s = self.series.reset_index(names="date")
+            s["date"] = s["date"].dt.strftime("%Y-%m-%d")
+            d["series"] = s.to_dict(orient="records")
+        return _jsonable(d)
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (int, np.integer)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return None if not math.isfinite(float(x)) else float(x)
+    return x
+
+
+def _rr(x: float | None) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(math.exp(x))
+
+
+def _design(df: pd.DataFrame, used: np.ndarray, n_used: int, notes: list[str]):
+    """Nuisance columns for the used rows: intercept, trend, day of week, diet."""
+    T = len(df)
+    pos = np.flatnonzero(used)
+    trend, trend_df = effects.trend_basis(pos, T)
+    dow, dow_desc = effects.dow_basis(df.index.dayofweek.to_numpy()[pos], n_used)
+    cols = [np.ones((len(pos), 1)), trend, dow]
+    diet = df["diet_mg"].to_numpy()[pos]
+    known = np.isfinite(diet)
+    if known.sum() >= max(14, 0.5 * len(pos)) and np.nanstd(diet) > 0:
+        centred = np.where(known, (diet - np.nanmean(diet)) / 100.0, 0.0)
+        cols.append(centred[:, None])
+        if not known.all():
+            cols.append((~known).astype(float)[:, None])
+            notes.append(f"Dietary Mg unknown on {int((~known).sum())} of {len(pos)} days: adjusted with a missing-diet indicator.")
+        diet_desc = "diet (per 100 mg, centred)" + (" + unknown-diet indicator" if not known.all() else "")
+    else:
+        diet_desc = "not adjusted"
+        if known.any():
+            notes.append(f"Dietary Mg known on only {int(known.sum())} of {len(pos)} days: not adjusted for (need half the days and 14).")
+        else:
+            notes.append("No dietary Mg records: the model is not adjusted for diet.")
+    X0 = np.hstack(cols)
+    desc = f"trend ({'linear' if trend_df == 1 else f'natural spline, {trend_df} df'}), {dow_desc}, diet: {diet_desc}"
+    return X0, pos, desc
+
+
+def analyze(
+    daily: pd.DataFrame,
+    plan: trial.Plan | None = None,
+    *,
+    lag_profile: bool = True,
+    n_rerandomizations: int = 1999,
+    seed: int = 0,
+) -> Result:
+    """Rate ratio per 100 mg/day with a 95% CI, p-value, lag profile and sufficiency messages.
+
+    `daily`: see module docstring / `daily_frame`. With a `plan`, the p-value
+    comes from re-randomizing that plan (all 2**pairs assignments up to 4096
+    of them, else `n_rerandomizations` draws).
+    """
+    df, notes = _complete(daily)
+    T = len(df)
+    tracked = df["tracked"].to_numpy()
+    y_all = df["events"].to_numpy()
+    supp = df["supp_mg"].to_numpy()
+    used = tracked.copy()
+    n_used = int(used.sum())
+    events = int(y_all[used].sum())
+    u = effects.units(supp)
+    Z_all = effects.exposure_columns(u)
+
+    if T and supp[0] > 0:
+        notes.append(
+            f"Supplement already taken on the first day ({df.index[0].date()}); intake before it is taken as none, "
+            "which misstates the build-up term for the first two weeks."
+        )
+    over = int((supp > UPPER_LEVEL_MG).sum())
+    if over:
+        notes.append(f"{over} days above the {UPPER_LEVEL_MG} mg/day supplemental upper level.")
+    if T - n_used:
+        notes.append(f"{T - n_used} untracked days excluded from the outcome (their intake still counts toward the lags).")
+
+    on_days = int(((supp > 0) & used).sum())
+    off_days = int(((supp <= 0) & used).sum())
+    doses = supp[(supp > 0) & used]
+    contrast = {
+        "days_on": on_days,
+        "days_off": off_days,
+        "median_mg_on": float(np.median(doses)) if len(doses) else None,
+        "max_mg": float(supp.max()) if T else None,
+        "exposure_sd": float(np.std(Z_all[used, 0])) if n_used else None,
+    }
+
+    suff = _sufficiency(n_used, events, on_days, off_days, plan, df)
+    series = df.copy()
+    series["used"] = used
+    series["exposure_lag03"] = Z_all[:, 0]
+    series["exposure_mean14"] = Z_all[:, 1]
+    series["fitted"] = np.nan
+    if plan is not None:
+        sched = plan.schedule()
+        series["planned_mg"] = sched["planned_mg"].reindex(series.index)
+    adh = trial.adherence(plan, df) if plan is not None else None
+
+    fit = None
+    can_fit = n_used >= MIN_FIT_DAYS and on_days >= 3 and off_days >= 3 and events >= 5
+    if can_fit:
+        X0, pos, design_desc = _design(df, used, n_used, notes)
+        X = np.hstack([X0[:, :1], Z_all[pos], X0[:, 1:]])
+        y = y_all[pos]
+        fit = effects.fit_counts(y, X, pos, T)
+        notes.extend(fit.notes)
+        notes.append(f"Adjusted for {design_desc}.")
+        series.loc[series.index[pos], "fitted"] = fit.mu
+    res = Result(
+        rate_ratio_per_100mg=None, ci_low=None, ci_high=None, p_value=None, p_method=None, p_model=None,
+        p_randomization=None, n_rerandomizations=None, model=None, nb_alpha=None, se_method=None, randomized=False,
+        design="observational", wording="", days_total=T, days_used=n_used, days_untracked=T - n_used, events=events,
+        dose_contrast=contrast, rr_at_dose=None, buildup=None, steady_state=None, sufficient=not any(s.blocking for s in suff), sufficiency=suff,
+        lag_profile=[], notes=notes, adherence=adh.to_dict() if adh else None, series=series,
+    )
+    if fit is None:
+        notes.append("No model fitted: too few tracked days, events, or days on and off supplement.")
+        res.wording = _wording(res)
+        return res
+
+    c = np.zeros(X.shape[1])
+    c[1] = 1.0
+    est, se, lo, hi, p = fit.contrast(c)
+    for attr, cols in (("buildup", [2]), ("steady_state", [1, 2])):
+        cc = np.zeros(X.shape[1])
+        cc[cols] = 1.0
+        e2, _, lo2, hi2, p2 = fit.contrast(cc)
+        setattr(res, attr, {"rate_ratio": _rr(e2), "ci_low": _rr(lo2), "ci_high": _rr(hi2), "p_model": p2})
+    res.rate_ratio_per_100mg, res.ci_low, res.ci_high = _rr(est), _rr(lo), _rr(hi)
+    res.p_model = p
+    res.p_value = p
+    res.p_method = f"Wald test with EWC autocorrelation-robust SE, t({fit.B}) reference"
+    res.model = fit.model
+    res.nb_alpha = fit.alpha if fit.model == "NB2" else None
+    res.se_method = (
+        f"equal-weighted cosine (EWC) long-run variance, B = {fit.B} cosines, t({fit.B}) critical values, "
+        "HC2-type leverage correction"
+    )
+    dose = plan.dose_mg if plan is not None else contrast["median_mg_on"]
+    if dose:
+        k = float(effects.units(dose))
+        res.rr_at_dose = {"dose_mg": dose, "rate_ratio": _rr(k * est), "ci_low": _rr(k * lo), "ci_high": _rr(k * hi)}
+
+    if plan is not None:
+        rt = randomization_test(plan, df.index, supp, pos, y, X0, fit.alpha, n_samples=n_rerandomizations, seed=seed)
+        if rt is None:
+            notes.append("The stored plan does not overlap the analysed days; analysed as observational.")
+        else:
+            res.p_randomization = rt.p
+            res.n_rerandomizations = rt.n
+            res.p_value = rt.p
+            res.p_method = rt.method
+            res.randomized = True
+            res.design = "randomized N-of-1 (intention to treat)"
+            if adh is not None and not adh.followed:
+                notes.append(
+                    f"Plan adherence {adh.overall:.0%} (below {trial.FOLLOWED_FRACTION:.0%}): the randomization test "
+                    "compares the planned schedules, so non-adherence dilutes any effect toward none."
+                )
+
+    if lag_profile:
+        res.lag_profile = _lag_profile(u, pos, y, X0, fit.alpha, T)
+    res.wording = _wording(res)
+    return res
+
+
+def _lag_profile(u, pos, y, X0, alpha, T) -> list[LagTerm]:
+    cols = [effects.lagged(u, k) for k in range(4)] + [effects.rolling_mean(u, 14)]
+    rows = []
+    for name, col in zip(LAG_TERMS, cols):
+        z = col[pos]
+        if np.std(z) == 0:
+            rows.append((name, math.nan, math.nan, math.nan, math.nan))
+            continue
+        X = np.hstack([X0[:, :1], z[:, None], X0[:, 1:]])
+        f = effects.fit_counts(y, X, pos, T, alpha=alpha)
+        c = np.zeros(X.shape[1])
+        c[1] = 1.0
+        est, _, lo, hi, p = f.contrast(c)
+        rows.append((name, est, lo, hi, p))
+    ps = np.array([r[4] for r in rows])
+    ok = np.isfinite(ps)
+    holm = np.full(len(ps), np.nan)
+    bh = np.full(len(ps), np.nan)
+    if ok.any():
+        holm[ok] = effects.holm(ps[ok])
+        bh[ok] = effects.benjamini_hochberg(ps[ok])
+    return [
+        LagTerm(name, _rr(est) or math.nan, _rr(lo) or math.nan, _rr(hi) or math.nan, p, float(h), float(b))
+        for (name, est, lo, hi, p), h, b in zip(rows, holm, bh)
+    ]
+
+
+def _sufficiency(n_used, events, on_days, off_days, plan, df) -> list[Sufficiency]:
+    out = []
+    if n_used < MIN_DAYS:
+        out.append(Sufficiency("days", n_used, MIN_DAYS, f"{n_used} tracked days; at least {MIN_DAYS} are needed ({MIN_DAYS - n_used} more).", True))
+    if events < MIN_EVENTS:
+        per_day = events / n_used if n_used else 0.0
+        more = MIN_EVENTS - events
+        eta = f", about {math.ceil(more / per_day)} more tracked days at your rate" if per_day > 0 else ""
+        out.append(Sufficiency("events", events, MIN_EVENTS, f"{events} events logged; at least {MIN_EVENTS} are needed ({more} more{eta}).", True))
+    if on_days < MIN_ON_DAYS or off_days < MIN_OFF_DAYS:
+        out.append(
+            Sufficiency(
+                "dose contrast", min(on_days, off_days), MIN_ON_DAYS,
+                f"{on_days} tracked days with supplement and {off_days} without; at least {MIN_ON_DAYS} of each are needed "
+                "to compare (a randomized plan gives both: `twitchlog trial plan`).",
+                True,
+            )
+        )
+    # Precision: events for an 80% chance to detect a 30% reduction with half the days on (Poisson floor).
+    need = math.ceil(4 * (1.959964 + 0.841621) ** 2 / math.log(TARGET_RR) ** 2)
+    if events < need:
+        per_day = events / n_used if n_used else 0.0
+        eta = f" (about {math.ceil((need - events) / per_day)} more tracked days at your current {per_day:.1f}/day)" if per_day > 0 else ""
+        out.append(
+            Sufficiency(
+                "precision", events, need,
+                f"With {events} events only a large effect can be told from chance: about {need} events, half of the days on "
+                f"supplement, are needed for an 80% chance of detecting a 30% reduction{eta}; more if counts vary a lot.",
+                False,
+            )
+        )
+    if plan is not None:
+        elapsed = trial.adherence(plan, df)
+        pairs_done = sum(
+            1 for i in range(plan.pairs) if all(b.status == "complete" for b in elapsed.blocks[2 * i : 2 * i + 2])
+        )
+        if pairs_done < MIN_PAIRS:
+            out.append(
+                Sufficiency(
+                    "randomization", pairs_done, MIN_PAIRS,
+                    f"{pairs_done} of {plan.pairs} planned pairs complete; a randomization test over {pairs_done} pairs "
+                    f"cannot give p below {1 / 2 ** pairs_done:.3g}. At least {MIN_PAIRS} complete pairs are needed "
+                    f"for p < 0.05 to be possible ({MIN_PAIRS - pairs_done} more).",
+                    True,
+                )
+            )
+    return out
+
+
+def _wording(r: Result) -> str:
+    if r.rate_ratio_per_100mg is None:
+        return "Not enough data yet for an estimate. " + " ".join(s.message for s in r.sufficiency if s.blocking)
+    pct = (1 - r.rate_ratio_per_100mg) * 100
+    direction = f"{abs(pct):.0f}% {'fewer' if pct >= 0 else 'more'}"
+    ci = f"95% CI {r.ci_low:.2f} to {r.ci_high:.2f}"
+    head = (
+        f"Rate ratio {r.rate_ratio_per_100mg:.2f} per 100 mg/day ({ci}; p = {r.p_value:.3g}): "
+        f"{direction} symptom events with 100 mg/day of supplemental magnesium"
+    )
+    if r.randomized:
+        body = (
+            f"{head}, in a randomized on/off self-trial. The p-value comes from re-randomizing the stored plan, "
+            "so it does not depend on the model being right; it is open-label, so expectation can still play a part."
+        )
+    else:
+        body = (
+            f"{head}. This is observational: you chose when to take magnesium, so anything that changed at the same "
+            f"time (a flare settling, season, sleep, stress) can look like an effect. In cramp trials the placebo arm fell "
+            f"about {PLACEBO_FALL:.0%} by itself; a before/after comparison would credit that fall to magnesium. "
+            "A randomized plan (`twitchlog trial plan`) answers the question properly."
+        )
+    if not r.sufficient:
+        body += " Not enough data yet: read this as provisional."
+    return body
