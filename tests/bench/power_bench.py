@@ -1,0 +1,125 @@
+"""Awake times for the power model, measured on the virtual device.
+
+The unmodified firmware runs on the virtual device with a simulated clock;
+every figure is simulated device seconds from wake to deep sleep, as the
+device reports them ("asleep" events), so they follow the firmware's real
+windows and gesture timing.  Host-side boot is not in them (the simulated
+clock holds while the host loads the firmware): `twitchlog.power` adds a
+boot time per wake separately.
+
+- per event: a click from deep sleep, nothing connects, idle out;
+- per sync: the daily sync as a user does it: hold 2 s (sync window), a
+  bonded central connects, re-encrypts, sets the time, reads the day's
+  records (RACP report all), acknowledges them (RACP delete <= last),
+  disconnects; the device stays up until the sync window ends;
+- per pairing (once per phone/computer): hold 6.5 s, pair, disconnect.
+
+    .venv/bin/python tests/bench/power_bench.py [BOARD]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bumble.link import LocalLink  # noqa: E402
+
+from ble_central import CURRENT_TIME, Central, protocol  # noqa: E402
+from twitchlog.virtual import SimClock, VirtualDevice  # noqa: E402
+
+EVENTS_PER_DAY = 20  # the day's records the daily sync moves
+EVENT_SAMPLES = 5
+
+
+async def _idle_out(device: VirtualDevice, since: int) -> dict:
+    """Step simulated time a second at a time until the device sleeps: no overshoot."""
+    while True:
+        for event in device.events[since:]:
+            if event["event"] == "asleep":
+                return event
+        await device.advance(1)
+
+
+def _connected_s(events: list[dict]) -> float:
+    start = None
+    total = 0.0
+    for event in events:
+        if event["event"] == "connected":
+            start = event["time"]
+        elif event["event"] in ("disconnected", "dropped") and start is not None:
+            total += event["time"] - start
+            start = None
+    return total
+
+
+async def _measure(board: str) -> dict:
+    link = LocalLink()
+    device = VirtualDevice.on_link(link, clock=SimClock(847_000_000, speed=20), board=board)
+    await device.start()
+    await device.advance(1)
+    await device.wait_asleep()
+    central = await Central.on_link(link).start()
+
+    # Pairing, once.
+    mark = device.mark()
+    await device.hold(6.5)
+    await device.wait_for("pairing", since=mark)
+    await central.connect(device.address)
+    await central.pair()
+    await device.wait_for("bonded", since=mark)
+    await central.disconnect()
+    pair_awake = (await _idle_out(device, mark))["awake_s"]
+
+    # A day of clicks, each from deep sleep.
+    event_awake = []
+    for i in range(EVENTS_PER_DAY):
+        mark = device.mark()
+        await device.click()
+        await device.wait_for("recorded", since=mark)
+        asleep = await _idle_out(device, mark)
+        if i < EVENT_SAMPLES:
+            event_awake.append(asleep["awake_s"])
+        await device.advance(600)
+
+    # The daily sync.
+    mark = device.mark()
+    await device.hold(2.0)
+    await device.wait_for("advertising", since=mark)
+    await central.connect(device.address)
+    await central.encrypt()
+    await device.wait_for("bonded", since=mark)
+    await central.subscribe_log()
+    await central.write(CURRENT_TIME, protocol.pack_current_time(int(device.clock.now()), adjust_reason=protocol.ADJUST_MANUAL))
+    report = await central.racp(protocol.racp_request(protocol.OP_REPORT, protocol.OPR_ALL))
+    records = central.received_records()
+    last = records[-1][0]
+    ack = await central.racp(protocol.racp_request(protocol.OP_DELETE, protocol.OPR_LE, hi=last))
+    await central.disconnect()
+    sync = await _idle_out(device, mark)
+    sync_events = device.events[mark:]
+    await device.stop()
+    assert report == ("code", protocol.OP_REPORT, protocol.RSP_SUCCESS) and sum(r[4] == protocol.KIND_TWITCH for r in records) == EVENTS_PER_DAY, records
+    assert ack == ("code", protocol.OP_DELETE, protocol.RSP_SUCCESS)
+    assert device.crashes == [] and device.irq_errors == []
+    return {
+        "board": board,
+        "event_awake_s": round(sum(event_awake) / len(event_awake), 2),
+        "sync_awake_s": round(sync["awake_s"], 2),
+        "sync_connected_s": round(_connected_s(sync_events), 2),
+        "sync_records": len(records),
+        "sync_notifications": len(central.notifications),
+        "pair_awake_s": round(pair_awake, 2),
+    }
+
+
+def measure_awake_times(board: str = "xiao-esp32c3") -> dict:
+    """Simulated seconds awake per event, per daily sync and per pairing, from the virtual device."""
+    return asyncio.run(asyncio.wait_for(_measure(board), 600))
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure_awake_times(*sys.argv[1:2]), indent=2))
