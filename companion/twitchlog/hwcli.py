@@ -36,7 +36,7 @@ GOAL_MONTHS = 12
 )
 @click.option("--adv-interval-ms", type=click.FloatRange(min=20), default=power_mod.ADV_INTERVAL_MS, show_default=True, help="advertising interval")
 @click.option("--sleep-ua", type=click.FloatRange(min=0), default=None, help="override the board's deep-sleep current (µA)")
-@click.option("--divider-ohms", type=click.FloatRange(min=0), default=2_000_000, show_default=True, help="battery divider R1 + R2 (0: none)")
+@click.option("--divider-ohms", type=click.FloatRange(min=0), default=None, help="battery divider R1 + R2 (default: the board's; 0: none)")
 def power_command(events_per_day, syncs_per_day, battery_mah, board, event_window_s, sync_window_s, adv_interval_ms, sleep_ua, divider_ohms):
     usage = power_mod.Usage(
         events_per_day=events_per_day,

@@ -71,6 +71,7 @@ class BoardPower:
     tx_ma: float
     rx_ma: float
     boot_s: float  # deep-sleep wake to the firmware's first line: estimate, see module doc
+    divider_ohms: float  # battery divider R1 + R2 as hardware/README.md builds it
     erase_ma: float = 20.0  # [W25Q]
     erase_ms: float = 45.0  # [W25Q]
     sources: dict[str, str] = field(default_factory=dict, compare=False)
@@ -84,6 +85,7 @@ BOARDS = {
         tx_ma=130.0,
         rx_ma=84.0,
         boot_s=0.5,
+        divider_ohms=2_000_000,  # 2 x 1 MΩ
         sources={
             "sleep_ua": "[XIAO] 44 µA, whole board on BAT (chip 5 µA [C3-DS] + LDO quiescent)",
             "awake_ma": "[XIAO] modem-sleep 24.4 mA (cross-check: 26.8 mA with BLE advertising)",
@@ -99,6 +101,7 @@ BOARDS = {
         tx_ma=130.0,
         rx_ma=97.5,
         boot_s=0.5,
+        divider_ohms=200_000,  # 2 x 100 kΩ
         sources={
             "sleep_ua": "[ESP32-DS] 10 µA (RTC timer + memory) + [AMS1117] 5 mA quiescent; USB-UART and power LED not counted",
             "awake_ma": "[ESP32-DS] modem-sleep 160 MHz, upper end 44 mA, + [AMS1117] 5 mA",
@@ -119,7 +122,7 @@ class Usage:
     event_window_s: float = MEASURED_EVENT_WINDOW_S
     sync_window_s: float = MEASURED_SYNC_WINDOW_S
     adv_interval_ms: float = ADV_INTERVAL_MS
-    divider_ohms: float = 2_000_000  # R1 + R2: 2 x 1 MΩ (hardware/README.md)
+    divider_ohms: float | None = None  # R1 + R2; None: the board's (hardware/README.md)
     battery_v: float = 3.7  # LiPo nominal: the divider's leakage is V / (R1 + R2)
     sleep_ua: float | None = None  # override the board's deep-sleep current
     erases_per_event: float = 1.0
@@ -199,11 +202,12 @@ def budget(usage: Usage = Usage()) -> Budget:
     awake_s = usage.events_per_day * (event_awake + b.boot_s) + usage.syncs_per_day * (sync_awake + b.boot_s)
     asleep_s = max(0.0, 86400 - awake_s)
     sleep_ua = b.sleep_ua if usage.sleep_ua is None else usage.sleep_ua
-    divider_ua = usage.battery_v / usage.divider_ohms * 1e6 if usage.divider_ohms else 0.0
+    divider_ohms = b.divider_ohms if usage.divider_ohms is None else usage.divider_ohms
+    divider_ua = usage.battery_v / divider_ohms * 1e6 if divider_ohms else 0.0
 
     rows = [
         Row("deep sleep", _mah(sleep_ua / 1000, asleep_s), f"{sleep_ua:g} µA for {asleep_s / 3600:.2f} h"),
-        Row("battery divider", _mah(divider_ua / 1000, 86400), f"{usage.battery_v:g} V / {usage.divider_ohms / 1e6:g} MΩ = {divider_ua:.2f} µA, always"),
+        Row("battery divider", _mah(divider_ua / 1000, 86400), f"{usage.battery_v:g} V / {divider_ohms / 1e6:g} MΩ = {divider_ua:.2f} µA, always"),
         Row(
             "event windows",
             usage.events_per_day * per_event,
