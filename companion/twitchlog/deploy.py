@@ -141,7 +141,7 @@ def _diagnose_open(port: str) -> UserError:
             return UserError(f"{port} is busy: another program has it open (close mpremote, screen or the serial monitor)")
         if "ermission denied" in text:
             return UserError(f"{port}: permission denied (on Linux add yourself to the dialout group, then log in again)")
-        if "No such file" in text or "could not open port" in text and "FileNotFound" in text:
+        if "No such file" in text or "FileNotFoundError" in text:
             return UserError(f"{port}: no such serial port (is the board plugged in?)")
         return UserError(f"{port}: cannot open: {text}")
     return UserError(f"{port}: cannot open the port")
@@ -184,7 +184,7 @@ def _run(transport, code: str):
         out = transport.exec(code)
     except TransportExecError as e:
         lines = e.error_output.strip().splitlines()
-        raise UserError(f"the board failed: {lines[-1] if lines else 'no output'}") from None
+        raise UserError(f"{transport.device_name}: the board failed: {lines[-1] if lines else 'no output'}") from None
     return ast.literal_eval(out.decode().strip().splitlines()[-1])
 
 
