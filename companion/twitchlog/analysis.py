@@ -28,6 +28,7 @@ MIN_FIT_DAYS = 14  # below this, no model at all
 MIN_EVENTS = 20
 MIN_ON_DAYS = 7
 MIN_OFF_DAYS = 7
+MIN_SWITCHES = 4  # observational: on/off changes; one start and no stop is a before/after comparison
 MIN_PAIRS = 5  # 2**5 = 32 assignments: the smallest p a randomization test can give is 1/32
 UPPER_LEVEL_MG = 350  # supplemental, adults (IOM 1997)
 TARGET_RR = 0.70  # the effect the precision message is sized for
@@ -140,6 +141,7 @@ class Result:
     buildup: dict | None  # 14-day-mean term: extra rate ratio per 100 mg/day sustained over two weeks
     steady_state: dict | None  # exp(b03 + b14): 100 mg/day taken every day for two weeks or more
     sufficient: bool
+    reports_effect: bool  # p < 0.05 and enough data: the only case the wording claims an effect
     sufficiency: list[Sufficiency]
     lag_profile: list[LagTerm]
     notes: list[str]
@@ -158,7 +160,7 @@ class Result:
                 "rate_ratio_per_100mg", "ci_low", "ci_high", "p_value", "p_method", "p_model", "p_randomization",
                 "n_rerandomizations", "model", "nb_alpha", "se_method", "randomized", "design", "wording", "days_total",
                 "days_used", "days_untracked", "events", "dose_contrast", "rr_at_dose", "buildup", "steady_state",
-                "sufficient", "notes",
+                "sufficient", "reports_effect", "notes",
                 "adherence", "estimand",
             )
         }
@@ -186,7 +188,9 @@ def _jsonable(x: Any) -> Any:
 
 
 def _rr(x: float | None) -> float | None:
-    return None if x is None or not math.isfinite(x) else float(math.exp(x))
+    if x is None or math.isnan(x):
+        return None
+    return float(math.exp(min(x, 700.0)))
 
 
 def _design(df: pd.DataFrame, used: np.ndarray, n_used: int, notes: list[str]):
@@ -263,7 +267,11 @@ def analyze(
         "exposure_sd": float(np.std(Z_all[used, 0])) if n_used else None,
     }
 
-    suff = _sufficiency(n_used, events, on_days, off_days, plan, df)
+    adh = trial.adherence(plan, df) if plan is not None else None
+    on_cal = supp > 0
+    switches = int(np.count_nonzero(on_cal[1:] != on_cal[:-1]))
+    contrast["switches"] = switches
+    suff = _sufficiency(n_used, events, on_days, off_days, plan, adh, switches)
     series = df.copy()
     series["used"] = used
     series["exposure_lag03"] = Z_all[:, 0]
@@ -272,7 +280,6 @@ def analyze(
     if plan is not None:
         sched = plan.schedule()
         series["planned_mg"] = sched["planned_mg"].reindex(series.index)
-    adh = trial.adherence(plan, df) if plan is not None else None
 
     fit = None
     can_fit = n_used >= MIN_FIT_DAYS and on_days >= 3 and off_days >= 3 and events >= 5
@@ -288,7 +295,7 @@ def analyze(
         rate_ratio_per_100mg=None, ci_low=None, ci_high=None, p_value=None, p_method=None, p_model=None,
         p_randomization=None, n_rerandomizations=None, model=None, nb_alpha=None, se_method=None, randomized=False,
         design="observational", wording="", days_total=T, days_used=n_used, days_untracked=T - n_used, events=events,
-        dose_contrast=contrast, rr_at_dose=None, buildup=None, steady_state=None, sufficient=not any(s.blocking for s in suff), sufficiency=suff,
+        dose_contrast=contrast, rr_at_dose=None, buildup=None, steady_state=None, sufficient=not any(s.blocking for s in suff), reports_effect=False, sufficiency=suff,
         lag_profile=[], notes=notes, adherence=adh.to_dict() if adh else None, series=series,
     )
     if fit is None:
@@ -312,7 +319,7 @@ def analyze(
     res.nb_alpha = fit.alpha if fit.model == "NB2" else None
     res.se_method = (
         f"equal-weighted cosine (EWC) long-run variance, B = {fit.B} cosines, t({fit.B}) critical values, "
-        "HC2-type leverage correction"
+        "HC3-type leverage correction"
     )
     dose = plan.dose_mg if plan is not None else contrast["median_mg_on"]
     if dose:
@@ -336,6 +343,7 @@ def analyze(
                     "compares the planned schedules, so non-adherence dilutes any effect toward none."
                 )
 
+    res.reports_effect = bool(res.sufficient and res.p_value is not None and res.p_value < 0.05)
     if lag_profile:
         res.lag_profile = _lag_profile(u, pos, y, X0, fit.alpha, T)
     res.wording = _wording(res)
@@ -369,7 +377,7 @@ def _lag_profile(u, pos, y, X0, alpha, T) -> list[LagTerm]:
     ]
 
 
-def _sufficiency(n_used, events, on_days, off_days, plan, df) -> list[Sufficiency]:
+def _sufficiency(n_used, events, on_days, off_days, plan, adh, switches) -> list[Sufficiency]:
     out = []
     if n_used < MIN_DAYS:
         out.append(Sufficiency("days", n_used, MIN_DAYS, f"{n_used} tracked days; at least {MIN_DAYS} are needed ({MIN_DAYS - n_used} more).", True))
@@ -387,6 +395,17 @@ def _sufficiency(n_used, events, on_days, off_days, plan, df) -> list[Sufficienc
                 True,
             )
         )
+    if plan is None and switches < MIN_SWITCHES:
+        out.append(
+            Sufficiency(
+                "dose changes", switches, MIN_SWITCHES,
+                f"The supplement was started or stopped only {switches} time(s): that is a before/after comparison, "
+                "which cannot tell magnesium from whatever else changed at the same time (in cramp trials the placebo "
+                f"arm fell about {PLACEBO_FALL:.0%} by itself). At least {MIN_SWITCHES} on/off changes are needed; "
+                "a randomized plan (`twitchlog trial plan`) provides them.",
+                True,
+            )
+        )
     # Precision: events for an 80% chance to detect a 30% reduction with half the days on (Poisson floor).
     need = math.ceil(4 * (1.959964 + 0.841621) ** 2 / math.log(TARGET_RR) ** 2)
     if events < need:
@@ -401,9 +420,8 @@ def _sufficiency(n_used, events, on_days, off_days, plan, df) -> list[Sufficienc
             )
         )
     if plan is not None:
-        elapsed = trial.adherence(plan, df)
         pairs_done = sum(
-            1 for i in range(plan.pairs) if all(b.status == "complete" for b in elapsed.blocks[2 * i : 2 * i + 2])
+            1 for i in range(plan.pairs) if all(b.status == "complete" for b in adh.blocks[2 * i : 2 * i + 2])
         )
         if pairs_done < MIN_PAIRS:
             out.append(
@@ -419,27 +437,31 @@ def _sufficiency(n_used, events, on_days, off_days, plan, df) -> list[Sufficienc
 
 
 def _wording(r: Result) -> str:
+    blocking = " ".join(s.message for s in r.sufficiency if s.blocking)
     if r.rate_ratio_per_100mg is None:
-        return "Not enough data yet for an estimate. " + " ".join(s.message for s in r.sufficiency if s.blocking)
+        return "Not enough data yet for an estimate. " + blocking
     pct = (1 - r.rate_ratio_per_100mg) * 100
     direction = f"{abs(pct):.0f}% {'fewer' if pct >= 0 else 'more'}"
-    ci = f"95% CI {r.ci_low:.2f} to {r.ci_high:.2f}"
     head = (
-        f"Rate ratio {r.rate_ratio_per_100mg:.2f} per 100 mg/day ({ci}; p = {r.p_value:.3g}): "
-        f"{direction} symptom events with 100 mg/day of supplemental magnesium"
+        f"Rate ratio {r.rate_ratio_per_100mg:.2f} per 100 mg/day of supplemental magnesium "
+        f"(95% CI {r.ci_low:.2f} to {r.ci_high:.2f}; p = {r.p_value:.3g}, {r.p_method})."
     )
+    if r.reports_effect:
+        claim = f" About {direction} symptom events per 100 mg/day over the last four days."
+    elif r.sufficient:
+        claim = " This is compatible with no effect: chance alone could produce a difference this large."
+    else:
+        claim = " No effect can be claimed yet. " + blocking
     if r.randomized:
-        body = (
-            f"{head}, in a randomized on/off self-trial. The p-value comes from re-randomizing the stored plan, "
-            "so it does not depend on the model being right; it is open-label, so expectation can still play a part."
+        design = (
+            " Design: randomized on/off self-trial; the p-value comes from re-randomizing the stored plan, so it "
+            "does not depend on the model being right. It is open label, so expectation can still play a part."
         )
     else:
-        body = (
-            f"{head}. This is observational: you chose when to take magnesium, so anything that changed at the same "
-            f"time (a flare settling, season, sleep, stress) can look like an effect. In cramp trials the placebo arm fell "
+        design = (
+            " Design: observational. You chose when to take magnesium, so anything that changed at the same time "
+            f"(a flare settling, season, sleep, stress) can look like an effect. In cramp trials the placebo arm fell "
             f"about {PLACEBO_FALL:.0%} by itself; a before/after comparison would credit that fall to magnesium. "
             "A randomized plan (`twitchlog trial plan`) answers the question properly."
         )
-    if not r.sufficient:
-        body += " Not enough data yet: read this as provisional."
-    return body
+    return head + claim + design

@@ -22,8 +22,9 @@ as none.
 Standard errors: equal-weighted cosine (EWC) long-run variance of the score
 contributions (Lazarus, Lewis, Stock & Watson 2018) with ``B = round(0.4 T^(2/3))``
 cosines and Student-t(B) critical values (fixed-b inference), scores inflated
-by ``1/sqrt(1 - h_t)`` (HC2-type leverage correction) because short series
-have many nuisance columns.
+by ``1/(1 - h_t)`` (HC3-type, jackknife-like leverage correction) because short
+series have many nuisance columns. (An HC2-type ``1/sqrt(1 - h_t)`` was tried
+first: its false-positive rate was 0.10-0.13 in the observational nulls.)
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ def _ewc_cov(X, y, mu, alpha, pos, T, B):
     H = X.T @ (X * w[:, None])
     Hinv = np.linalg.pinv(H)
     h = np.einsum("ij,jk,ik->i", X, Hinv, X) * w
-    s = X * ((y - mu) / (1.0 + alpha * mu) / np.sqrt(np.clip(1.0 - h, 0.01, 1.0)))[:, None]
+    s = X * ((y - mu) / (1.0 + alpha * mu) / np.clip(1.0 - h, 0.05, 1.0))[:, None]
     S = np.zeros((T, X.shape[1]))
     S[pos] = s
     j = np.arange(1, B + 1)[:, None]

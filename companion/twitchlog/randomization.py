@@ -100,7 +100,8 @@ def randomization_test(
     U_pieces = (r @ pieces).reshape(m, 2)
     gram = (pieces.T @ (pieces * w[:, None])).reshape(m, 2, m, 2)
     U = coef @ U_pieces
-    info = np.einsum("Ni,ikjl,Nj->Nkl", coef, gram, coef, optimize=True)
+    g = gram.transpose(0, 2, 1, 3).reshape(m, m * 4)  # [i, (j, k, l)]
+    info = ((coef @ g).reshape(len(coef), m, 4) * coef[:, :, None]).sum(axis=1).reshape(-1, 2, 2)
     info += 1e-9 * np.trace(info, axis1=1, axis2=2)[:, None, None] * np.eye(2)
     delta = np.linalg.solve(info, U[..., None])[..., 0]
     stat = delta[:, 0]

@@ -38,11 +38,17 @@ def rate(
     *,
     acute: float = 1.0,
     log_trend: np.ndarray | None = None,
+    same_day: bool = False,
 ) -> np.ndarray:
-    """Expected daily count before latent noise."""
+    """Expected daily count before latent noise.
+
+    The acute part acts through the mean of lags 0-3 (the analysis model's
+    shape) or, with `same_day`, through the same day's dose only.
+    """
     u = effects.units(supp_mg)
     z = effects.exposure_columns(u)
-    lp = math.log(base_rate) + math.log(rr_per_100mg) * (acute * z[:, 0] + (1 - acute) * z[:, 1])
+    acute_z = u if same_day else z[:, 0]
+    lp = math.log(base_rate) + math.log(rr_per_100mg) * (acute * acute_z + (1 - acute) * z[:, 1])
     if log_trend is not None:
         lp = lp + log_trend
     return np.exp(lp)

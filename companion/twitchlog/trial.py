@@ -205,50 +205,44 @@ class Adherence:
         }
 
 
-def adherent_days(plan: Plan, daily: pd.DataFrame) -> pd.Series:
-    """Per plan day present in `daily`: was the plan followed that day?
-
-    On days: supplemental Mg ≥ 80% of the planned dose. Off days: none at all.
-    """
-    sched = plan.schedule()
-    supp = daily["supp_mg"].reindex(sched.index)
-    present = supp.notna()
-    ok = np.where(sched["on"], supp >= ON_FRACTION * plan.dose_mg, supp <= 0)
-    return pd.Series(ok, index=sched.index)[present]
-
-
 def adherence(plan: Plan, daily: pd.DataFrame) -> Adherence:
-    """Per-block and overall adherence of `daily` (see `analysis.daily_frame`) to `plan`."""
-    sched = plan.schedule()
-    ok = adherent_days(plan, daily)
-    supp = daily["supp_mg"].reindex(sched.index)
+    """Per-block and overall adherence of `daily` (see `analysis.daily_frame`) to `plan`.
+
+    Only plan days present in `daily` count (days still to come are "upcoming").
+    """
+    idx = pd.DatetimeIndex(daily.index).normalize()
+    offset = (idx - pd.Timestamp(plan.start)).days.to_numpy()
+    inside = (offset >= 0) & (offset < plan.days)
+    offset = offset[inside]
+    supp = daily["supp_mg"].to_numpy(dtype=float)[inside]
+    supp = np.where(np.isnan(supp), 0.0, supp)
+    block = offset // plan.block_days
+    on = np.asarray(plan.blocks, dtype=bool)[block]
+    ok = np.where(on, supp >= ON_FRACTION * plan.dose_mg, supp <= 0)
     blocks = []
     for b in range(2 * plan.pairs):
-        rows = sched.index[sched["block"] == b]
-        elapsed = ok.index.intersection(rows)
-        s = supp.loc[elapsed]
+        sel = block == b
+        start = plan.start + dt.timedelta(days=b * plan.block_days)
         blocks.append(
             BlockAdherence(
                 block=b,
                 pair=b // 2,
                 on=bool(plan.blocks[b]),
-                start=rows[0].date(),
-                end=rows[-1].date(),
-                days_elapsed=len(elapsed),
-                days_adherent=int(ok.loc[elapsed].sum()),
-                mean_supp_mg=float(s.mean()) if len(s) else None,
+                start=start,
+                end=start + dt.timedelta(days=plan.block_days - 1),
+                days_elapsed=int(sel.sum()),
+                days_adherent=int(ok[sel].sum()),
+                mean_supp_mg=float(supp[sel].mean()) if sel.any() else None,
             )
         )
-    on_mask = sched["on"].reindex(ok.index).to_numpy(dtype=bool)
-    okv = ok.to_numpy(dtype=bool)
     return Adherence(
         blocks=blocks,
-        days_elapsed=len(ok),
-        days_adherent=int(okv.sum()),
-        on_days=int(on_mask.sum()),
-        on_adherent=int((okv & on_mask).sum()),
-        off_days=int((~on_mask).sum()),
-        off_adherent=int((okv & ~on_mask).sum()),
+        days_elapsed=int(len(ok)),
+        days_adherent=int(ok.sum()),
+        on_days=int(on.sum()),
+        on_adherent=int((ok & on).sum()),
+        off_days=int((~on).sum()),
+        off_adherent=int((ok & ~on).sum()),
     )
 
 
