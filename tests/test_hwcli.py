@@ -39,7 +39,8 @@ def test_power_defaults_print_the_table_and_the_life():
 
 
 def test_power_options_reach_the_model():
-    args = ["--events-per-day", "10", "--syncs-per-day", "0", "--battery-mah", "100", "--event-window-s", "0", "--divider-ohms", "0", "--sleep-ua", "10"]
+    args = ["--events-per-day", "10", "--syncs-per-day", "0", "--battery-mah", "100", "--event-window-s", "0"]
+    args += ["--divider-ohms", "0", "--sleep-ua", "10"]
     result = CliRunner().invoke(hwcli.power_command, args)
     assert result.exit_code == 0, result.output
     # the round-numbers example of tests/test_power.py: 100 / 0.3786775 = 264 days = 8.7 months
@@ -59,7 +60,8 @@ def test_power_rejects_a_negative_rate():
 
 
 def test_deploy_to_a_missing_port_propagates_the_user_error():
-    result = CliRunner().invoke(hwcli.deploy_command, ["--port", "/dev/ttyUSB-twitchlog-none", "--board", "esp32-devkit"])
+    args = ["--port", "/dev/ttyUSB-twitchlog-none", "--board", "esp32-devkit"]
+    result = CliRunner().invoke(hwcli.deploy_command, args)
     assert isinstance(result.exception, UserError) and "no such serial port" in str(result.exception)
 
 

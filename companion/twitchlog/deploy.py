@@ -40,6 +40,7 @@ PURE_MODULES = ("protocol", "fsio", "eventlog", "clock", "gestures", "racp", "bo
 HARDWARE_MODULES = ("board", "gattserver", "app")  # need machine/bluetooth: real boards only
 
 Progress = Callable[[int, int, str], None]
+_CLOSE_OTHERS = "close mpremote, screen or the serial monitor"
 
 
 @dataclass(frozen=True)
@@ -138,9 +139,9 @@ def _diagnose_open(port: str) -> UserError:
     except (OSError, serial.SerialException) as e:
         text = str(e)
         if "exclusively lock" in text or "Resource temporarily unavailable" in text or "busy" in text.lower():
-            return UserError(f"{port} is busy: another program has it open (close mpremote, screen or the serial monitor)")
+            return UserError(f"{port} is busy: another program has it open ({_CLOSE_OTHERS})")
         if "ermission denied" in text:
-            return UserError(f"{port}: permission denied (on Linux add yourself to the dialout group, then log in again)")
+            return UserError(f"{port}: permission denied (Linux: join the dialout group, then log in again)")
         if "No such file" in text or "FileNotFoundError" in text:
             return UserError(f"{port}: no such serial port (is the board plugged in?)")
         return UserError(f"{port}: cannot open: {text}")
@@ -157,7 +158,7 @@ def open_board(port: str, repl_timeout: float = REPL_TIMEOUT_S, soft_reset: bool
     holders = _holders(port)
     if holders:
         pids = ", ".join(str(p) for p in holders)
-        raise UserError(f"{port} is busy: opened by process {pids} (close mpremote, screen or the serial monitor)")
+        raise UserError(f"{port} is busy: opened by process {pids} ({_CLOSE_OTHERS})")
     try:
         # timeout: on a pty mpremote reads with blocking read(1), which a silent line would hang forever
         transport = SerialTransport(port, baudrate=115200, timeout=1)
@@ -191,7 +192,8 @@ def _run(transport, code: str):
 _PROBE = """\
 import sys, os
 _i = sys.implementation
-print(repr((sys.platform, getattr(_i, '_machine', ''), getattr(_i, '_mpy', 0), '.'.join(str(v) for v in _i.version[:3]))))
+_v = '.'.join(str(v) for v in _i.version[:3])
+print(repr((sys.platform, getattr(_i, '_machine', ''), getattr(_i, '_mpy', 0), _v)))
 """
 
 _CHIP_NAMES = {"esp32": "with ESP32", "esp32c3": "with ESP32C3", "esp32s3": "with ESP32S3"}
@@ -248,14 +250,13 @@ def deploy(port: str, board_name: str, progress: Progress | None = None) -> dict
         report(done, total, "copying")
         for artifact in artifacts:
             stale = artifact.name[:-4] + ".py" if artifact.name.endswith(".mpy") else None
-            if stale in listing:
+            if stale is not None and stale in listing:
                 transport.fs_rmfile("/" + stale)  # MicroPython imports X.py before X.mpy
-            base = done
-            transport.fs_writefile(
-                "/" + artifact.name,
-                artifact.data,
-                progress_callback=lambda written, size, base=base, name=artifact.name: report(base + written, total, name),
-            )
+
+            def step(written: int, size: int, base: int = done, name: str = artifact.name) -> None:
+                report(base + written, total, name)
+
+            transport.fs_writefile("/" + artifact.name, artifact.data, progress_callback=step)
             done += len(artifact.data)
             report(done, total, artifact.name)
         sizes = _run(transport, _SIZES % [a.name for a in artifacts])
@@ -273,10 +274,11 @@ def deploy(port: str, board_name: str, progress: Progress | None = None) -> dict
             transport.exit_raw_repl()
         with contextlib.suppress(Exception):
             transport.close()
-    if answered["protocol_version"] != protocol.PROTOCOL_VERSION:
-        raise UserError(f"{port}: the board answers protocol {answered['protocol_version']}, expected {protocol.PROTOCOL_VERSION}")
-    if answered["firmware_version"] not in (None, firmware_version()):
-        raise UserError(f"{port}: the board answers firmware {answered['firmware_version']}, expected {firmware_version()}")
+    got_protocol, got_firmware = answered["protocol_version"], answered["firmware_version"]
+    if got_protocol != protocol.PROTOCOL_VERSION:
+        raise UserError(f"{port}: the board answers protocol {got_protocol}, expected {protocol.PROTOCOL_VERSION}")
+    if got_firmware not in (None, firmware_version()):
+        raise UserError(f"{port}: the board answers firmware {got_firmware}, expected {firmware_version()}")
     return {
         "port": port,
         "board": profile["board"],
@@ -335,7 +337,7 @@ def usb_info(port: str) -> dict:
         platform, machine_name, _, version = _run(transport, _PROBE)
         listing = {entry.name for entry in transport.fs_listdir("/")}
         if "protocol.mpy" not in listing and "protocol.py" not in listing:
-            raise UserError(f"{port}: MicroPython {version} is running but twitchlog is not deployed (run `twitchlog device deploy`)")
+            raise UserError(f"{port}: MicroPython {version} is running but twitchlog is not deployed (deploy it first)")
         info = _run(transport, _INFO)
     except TransportError as e:
         raise UserError(f"{port}: the board stopped answering ({e})") from None

@@ -15,6 +15,7 @@ from . import deploy as deploy_mod
 from . import power as power_mod
 
 GOAL_MONTHS = 12
+_RATE = click.FloatRange(min=0)
 
 
 @click.command(
@@ -22,22 +23,39 @@ GOAL_MONTHS = 12
     help="Estimate battery life from datasheet currents and the awake times the virtual device measured "
     "(see hardware/POWER.md). Prints the charge each part of a day takes and which one dominates.",
 )
-@click.option("--events-per-day", type=click.FloatRange(min=0), default=20, show_default=True, help="button events a day")
-@click.option("--syncs-per-day", type=click.FloatRange(min=0), default=1, show_default=True, help="held-button syncs a day")
-@click.option("--battery-mah", type=click.FloatRange(min=0, min_open=True), default=400, show_default=True, help="cell capacity")
-@click.option("--board", default="xiao-esp32c3", show_default=True, help=f"board: {', '.join(sorted(power_mod.BOARDS))}")
+@click.option("--events-per-day", type=_RATE, default=20, show_default=True, help="button events a day")
+@click.option("--syncs-per-day", type=_RATE, default=1, show_default=True, help="held-button syncs a day")
 @click.option(
-    "--event-window-s", type=click.FloatRange(min=0), default=power_mod.MEASURED_EVENT_WINDOW_S, show_default=True,
+    "--battery-mah", type=click.FloatRange(min=0, min_open=True), default=400, show_default=True, help="cell capacity"
+)
+@click.option("--board", default="xiao-esp32c3", show_default=True, help="board: " + ", ".join(sorted(power_mod.BOARDS)))
+@click.option(
+    "--event-window-s",
+    type=_RATE,
+    default=power_mod.MEASURED_EVENT_WINDOW_S,
+    show_default=True,
     help="advertising window after each event (firmware setting event_window_s)",
 )
 @click.option(
-    "--sync-window-s", type=click.FloatRange(min=0), default=power_mod.MEASURED_SYNC_WINDOW_S, show_default=True,
+    "--sync-window-s",
+    type=_RATE,
+    default=power_mod.MEASURED_SYNC_WINDOW_S,
+    show_default=True,
     help="sync window after a hold (firmware setting sync_window_s)",
 )
-@click.option("--adv-interval-ms", type=click.FloatRange(min=20), default=power_mod.ADV_INTERVAL_MS, show_default=True, help="advertising interval")
-@click.option("--sleep-ua", type=click.FloatRange(min=0), default=None, help="override the board's deep-sleep current (µA)")
-@click.option("--divider-ohms", type=click.FloatRange(min=0), default=None, help="battery divider R1 + R2 (default: the board's; 0: none)")
-def power_command(events_per_day, syncs_per_day, battery_mah, board, event_window_s, sync_window_s, adv_interval_ms, sleep_ua, divider_ohms):
+@click.option(
+    "--adv-interval-ms",
+    type=click.FloatRange(min=20),
+    default=power_mod.ADV_INTERVAL_MS,
+    show_default=True,
+    help="advertising interval",
+)
+@click.option("--sleep-ua", type=_RATE, default=None, help="override the board's deep-sleep current (µA)")
+@click.option("--divider-ohms", type=_RATE, default=None, help="battery divider R1 + R2 (default: the board's)")
+def power_command(
+    events_per_day, syncs_per_day, battery_mah, board, event_window_s, sync_window_s, adv_interval_ms, sleep_ua,
+    divider_ohms,
+):
     usage = power_mod.Usage(
         events_per_day=events_per_day,
         syncs_per_day=syncs_per_day,
@@ -63,13 +81,14 @@ def power_command(events_per_day, syncs_per_day, battery_mah, board, event_windo
     console.print(table)
     dominant = budget.dominant
     verdict = "meets" if budget.months >= GOAL_MONTHS else "short of"
+    plural = dominant.name.endswith("s")
     console.print(
         f"Estimated life: {budget.days:.0f} days ({budget.months:.1f} months) on {battery_mah:g} mAh, "
-        f"{verdict} the {GOAL_MONTHS}-month goal; {dominant.name} dominate{'s' if not dominant.name.endswith('s') else ''} "
+        f"{verdict} the {GOAL_MONTHS}-month goal; {dominant.name} {'dominate' if plural else 'dominates'} "
         f"({100 * dominant.mah_per_day / total:.0f}%)."
     )
     if budget.months < GOAL_MONTHS:
-        console.print("Tuning options and their effect: hardware/POWER.md (try --event-window-s, --sync-window-s, --sleep-ua).")
+        console.print("Tuning and its effect: hardware/POWER.md (try --event-window-s, --sync-window-s, --sleep-ua).")
 
 
 @click.command(
@@ -117,7 +136,8 @@ def show_usb_info(port: str, console: Console | None = None) -> dict:
     if log is None:
         table.add_row("log", "empty (the device has not woken since deploy)")
     else:
-        table.add_row("records stored", f"{log['count']} (seq {log['first_seq']}..{log['last_seq']}, acknowledged up to {log['acked']})")
+        seqs = f"seq {log['first_seq']}..{log['last_seq']}, acknowledged up to {log['acked']}"
+        table.add_row("records stored", f"{log['count']} ({seqs})")
         table.add_row("free records", "unknown" if log["free_records"] is None else f"{log['free_records']:,}")
         table.add_row("boot id", str(log["boot_id"]))
         table.add_row("lost events", "twitch {}, cramp {}, other {}".format(*log["lost"]))

@@ -103,7 +103,7 @@ BOARDS = {
         boot_s=0.5,
         divider_ohms=200_000,  # 2 x 100 kΩ
         sources={
-            "sleep_ua": "[ESP32-DS] 10 µA (RTC timer + memory) + [AMS1117] 5 mA quiescent; USB-UART and power LED not counted",
+            "sleep_ua": "[ESP32-DS] 10 µA (RTC timer + memory) + [AMS1117] 5 mA quiescent; USB-UART, LED not counted",
             "awake_ma": "[ESP32-DS] modem-sleep 160 MHz, upper end 44 mA, + [AMS1117] 5 mA",
             "tx_ma": "[ESP32-DS] BLE TX 0 dBm 130 mA",
             "rx_ma": "[ESP32-DS] BLE RX 95-100 mA, midpoint",
@@ -207,18 +207,28 @@ def budget(usage: Usage = Usage()) -> Budget:
 
     rows = [
         Row("deep sleep", _mah(sleep_ua / 1000, asleep_s), f"{sleep_ua:g} µA for {asleep_s / 3600:.2f} h"),
-        Row("battery divider", _mah(divider_ua / 1000, 86400), f"{usage.battery_v:g} V / {divider_ohms / 1e6:g} MΩ = {divider_ua:.2f} µA, always"),
+        Row(
+            "battery divider",
+            _mah(divider_ua / 1000, 86400),
+            f"{usage.battery_v:g} V / {divider_ohms / 1e6:g} MΩ = {divider_ua:.2f} µA, always",
+        ),
         Row(
             "event windows",
             usage.events_per_day * per_event,
-            f"{usage.events_per_day:g} x ({event_awake:.2f} s at {b.awake_ma:g} mA + {usage.event_window_s:g} s advertising at {adv:.3f} mA)",
+            f"{usage.events_per_day:g} x ({event_awake:.2f} s at {b.awake_ma:g} mA"
+            f" + {usage.event_window_s:g} s advertising at {adv:.3f} mA)",
         ),
         Row(
             "sync windows",
             usage.syncs_per_day * per_sync,
-            f"{usage.syncs_per_day:g} x ({sync_awake:.2f} s at {b.awake_ma:g} mA + radio: {usage.sync_window_s - connected:.1f} s advertising, {connected:.2f} s connected at {conn:.2f} mA)",
+            f"{usage.syncs_per_day:g} x ({sync_awake:.2f} s at {b.awake_ma:g} mA + radio: "
+            f"{usage.sync_window_s - connected:.1f} s advertising, {connected:.2f} s connected at {conn:.2f} mA)",
         ),
-        Row("boot per wake", wakes * _mah(b.awake_ma, b.boot_s), f"{wakes:g} x {b.boot_s:g} s at {b.awake_ma:g} mA (estimate)"),
+        Row(
+            "boot per wake",
+            wakes * _mah(b.awake_ma, b.boot_s),
+            f"{wakes:g} x {b.boot_s:g} s at {b.awake_ma:g} mA (estimate)",
+        ),
         Row(
             "flash erase per append",
             usage.events_per_day * usage.erases_per_event * per_erase,

@@ -93,7 +93,8 @@ async def _measure(board: str) -> dict:
     await central.encrypt()
     await device.wait_for("bonded", since=mark)
     await central.subscribe_log()
-    await central.write(CURRENT_TIME, protocol.pack_current_time(int(device.clock.now()), adjust_reason=protocol.ADJUST_MANUAL))
+    now = int(device.clock.now())
+    await central.write(CURRENT_TIME, protocol.pack_current_time(now, adjust_reason=protocol.ADJUST_MANUAL))
     report = await central.racp(protocol.racp_request(protocol.OP_REPORT, protocol.OPR_ALL))
     records = central.received_records()
     last = records[-1][0]
@@ -102,7 +103,8 @@ async def _measure(board: str) -> dict:
     sync = await _idle_out(device, mark)
     sync_events = device.events[mark:]
     await device.stop()
-    assert report == ("code", protocol.OP_REPORT, protocol.RSP_SUCCESS) and sum(r[4] == protocol.KIND_TWITCH for r in records) == EVENTS_PER_DAY, records
+    assert report == ("code", protocol.OP_REPORT, protocol.RSP_SUCCESS)
+    assert sum(r[4] == protocol.KIND_TWITCH for r in records) == EVENTS_PER_DAY, records
     assert ack == ("code", protocol.OP_DELETE, protocol.RSP_SUCCESS)
     assert device.crashes == [] and device.irq_errors == []
     return {
@@ -119,6 +121,31 @@ async def _measure(board: str) -> dict:
 def measure_awake_times(board: str = "xiao-esp32c3") -> dict:
     """Simulated seconds awake per event, per daily sync and per pairing, from the virtual device."""
     return asyncio.run(asyncio.wait_for(_measure(board), 600))
+
+
+def power_figures(board: str = "xiao-esp32c3") -> list[tuple[str, str, str]]:
+    """Rows (what, value, note) for the bench table: measured awake times and the modelled life."""
+    from twitchlog import power
+
+    m = measure_awake_times(board)
+    budget = power.budget(power.Usage(board=board))
+    same = abs(m["event_awake_s"] - power.MEASURED_EVENT_AWAKE_S) < 1
+    same = same and abs(m["sync_awake_s"] - power.MEASURED_SYNC_AWAKE_S) < 1
+    dominant = budget.dominant
+    return [
+        ("Awake per event, measured", f"{m['event_awake_s']:.2f} s", f"{board}; 20 s event window"),
+        (
+            "Awake per daily sync, measured",
+            f"{m['sync_awake_s']:.2f} s",
+            f"connected {m['sync_connected_s']:.2f} s of it; 120 s sync window",
+        ),
+        ("power.py defaults match the measurement", "yes" if same else "NO", "tests/test_power.py checks it too"),
+        (
+            "Battery life, 400 mAh, 20 events + 1 sync a day",
+            f"{budget.days:.0f} days ({budget.months:.1f} months)",
+            f"goal 12 months; {dominant.name} {100 * dominant.mah_per_day / budget.mah_per_day:.0f}%; hardware/POWER.md",
+        ),
+    ]
 
 
 if __name__ == "__main__":
