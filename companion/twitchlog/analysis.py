@@ -198,7 +198,7 @@ def _design(df: pd.DataFrame, used: np.ndarray, n_used: int, notes: list[str]):
     T = len(df)
     pos = np.flatnonzero(used)
     trend, trend_df = effects.trend_basis(pos, T)
-    dow, dow_desc = effects.dow_basis(df.index.dayofweek.to_numpy()[pos], n_used)
+    dow, dow_desc = effects.dow_basis(df.index.day_of_week.to_numpy()[pos], n_used)
     cols = [np.ones((len(pos), 1)), trend, dow]
     diet = df["diet_mg"].to_numpy()[pos]
     known = np.isfinite(diet)

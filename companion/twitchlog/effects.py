@@ -164,7 +164,7 @@ def fit_counts(y: np.ndarray, X: np.ndarray, pos: np.ndarray, T: int, *, alpha: 
             if not nb.mle_retvals.get("converged", False):
                 reason = "did not converge"
             elif not np.all(np.isfinite(params)):
-                reason = "gave non-finite estimates"
+                reason = "gave non-finite estimates (typically the dispersion running to zero: counts no more variable than Poisson)"
             elif a < 1e-4:
                 reason = f"found no overdispersion (alpha = {a:.2g})"
             elif a > 50:
