@@ -154,7 +154,10 @@ def open_board(port: str, repl_timeout: float = REPL_TIMEOUT_S, soft_reset: bool
     from mpremote.transport_serial import SerialTransport
 
     if "://" not in port and os.name != "nt" and not os.path.exists(port):
-        raise UserError(f"{port}: no such serial port (is the board plugged in? try `ls /dev/ttyUSB* /dev/ttyACM*`)")
+        raise UserError(
+            f"{port}: no such serial port (is the board plugged in? `ls /dev/ttyUSB* /dev/ttyACM*` lists ports; "
+            "a native-USB board in deep sleep has none: hold its button 2 s)"
+        )
     holders = _holders(port)
     if holders:
         pids = ", ".join(str(p) for p in holders)

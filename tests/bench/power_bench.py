@@ -132,6 +132,7 @@ def power_figures(board: str = "xiao-esp32c3") -> list[tuple[str, str, str]]:
     same = abs(m["event_awake_s"] - power.MEASURED_EVENT_AWAKE_S) < 1
     same = same and abs(m["sync_awake_s"] - power.MEASURED_SYNC_AWAKE_S) < 1
     dominant = budget.dominant
+    share = 100 * dominant.mah_per_day / budget.mah_per_day
     return [
         ("Awake per event, measured", f"{m['event_awake_s']:.2f} s", f"{board}; 20 s event window"),
         (
@@ -143,7 +144,7 @@ def power_figures(board: str = "xiao-esp32c3") -> list[tuple[str, str, str]]:
         (
             "Battery life, 400 mAh, 20 events + 1 sync a day",
             f"{budget.days:.0f} days ({budget.months:.1f} months)",
-            f"goal 12 months; {dominant.name} {100 * dominant.mah_per_day / budget.mah_per_day:.0f}%; hardware/POWER.md",
+            f"goal 12 months; {dominant.name} {share:.0f}% of it; see hardware/POWER.md",
         ),
     ]
 
