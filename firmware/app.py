@@ -232,6 +232,7 @@ class Device:
             now = time.ticks_ms()
             out = decoder.update(self.board.pressed(), now)
             if out is not None:
+                say("gesture", g=out[0])
                 window = self.gesture(out[0], out[1], now, out[1] == wake_first_ms)
                 if window is not None and window[0] > 0:
                     server = self._start_ble()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import struct
 
-from bumble.controller import Controller
+from twitchlog.virtual.controller import VirtualController
 from bumble.core import UUID
 from bumble.device import Device, Peer
 from bumble.hci import Address
@@ -54,7 +54,7 @@ class Central:
 
     @classmethod
     def on_link(cls, link: LocalLink) -> "Central":
-        controller = Controller("central", link=link)
+        controller = VirtualController("central", link=link)
         return cls(controller, controller)
 
     async def start(self) -> "Central":

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bleak import BleakClient, BleakScanner
+from bleak import BleakClient
 from bleak.backends.device import BLEDevice
 
 from .errors import UserError
@@ -79,5 +79,6 @@ class Adapter:
     def client(self, target: BLEDevice | str, **kwargs: Any) -> BleakClient:
         return BleakClient(target, **self._backend("client"), **kwargs)
 
-    def scanner(self, **kwargs: Any) -> BleakScanner:
-        return BleakScanner(**self._backend("scanner"), **kwargs)
+    def scanner_kwargs(self, **kwargs: Any) -> dict[str, Any]:
+        """Keyword arguments for BleakScanner(...) and its class methods (discover, find_device_*)."""
+        return {**self._backend("scanner"), **kwargs}

@@ -198,7 +198,11 @@ class BumbleClient(BaseBleakClient):
         await self._host.power_on()
         device = self._host.device
         try:
-            connection = await device.connect(self._target, transport=PhysicalTransport.LE, timeout=self._timeout)
+            # Bumble's own timeout does not cover finding a bonded peer by its
+            # identity address (a scan with no end), so bound the whole call.
+            connection = await asyncio.wait_for(
+                device.connect(self._target, transport=PhysicalTransport.LE, timeout=self._timeout), self._timeout + 1
+            )
         except (BaseBumbleError, asyncio.TimeoutError, TimeoutError) as e:
             raise BleakError(f"could not connect to {self._target}: {_describe(e)}") from e
         self._connection = connection

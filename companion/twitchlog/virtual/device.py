@@ -31,7 +31,7 @@ import errno  # noqa: F401
 import gc  # noqa: F401
 import struct  # noqa: F401
 
-from bumble.controller import Controller
+from .controller import VirtualController
 from bumble.device import Device
 from bumble.link import LocalLink
 
@@ -138,7 +138,7 @@ class VirtualDevice:
     # ------------------------------------------------------------ construction
     @classmethod
     def on_link(cls, link: LocalLink, **kwargs: Any) -> "VirtualDevice":
-        controller = Controller("twitchlog-virtual", link=link)
+        controller = VirtualController("twitchlog-virtual", link=link)
         return cls(controller, controller, **kwargs)
 
     def _open_state(self, unique_id: bytes | None) -> tuple[FlashImage, bytes]:
@@ -365,10 +365,21 @@ class VirtualDevice:
             await self.wait_for("wake", since=mark)
 
     async def _clicks(self, n: int) -> None:
+        mark = self.mark()
         for i in range(n):
             if i:
                 await self.clock.sleep(0.15)
             await self.press(0.08)
+        await self._decoded(mark)
+
+    async def _decoded(self, mark: int) -> None:
+        """Wait until the firmware has decoded the gesture.
+
+        Without this, a following advance() could jump the clock before the
+        firmware saw the release, turning a click into a long hold.
+        """
+        if self.state != "off":
+            await self.wait_for("gesture", since=mark)
 
     async def click(self) -> None:
         await self._clicks(1)
@@ -380,7 +391,9 @@ class VirtualDevice:
         await self._clicks(3)
 
     async def hold(self, seconds: float) -> None:
+        mark = self.mark()
         await self.press(seconds)
+        await self._decoded(mark)
 
     async def advance(self, seconds: float) -> None:
         """Move simulated time forward, then let the firmware catch up."""
