@@ -155,7 +155,7 @@ class GattServer:
         self.pairing = on and pairing
         self.ble.config(bond=self.pairing)
         if on:
-            self.ble.gap_advertise(_ADV_INTERVAL_US, advertising_payload(), scan_response(self.dev.name))
+            self.ble.gap_advertise(_ADV_INTERVAL_US, advertising_payload(), resp_data=scan_response(self.dev.name))
         else:
             self.ble.gap_advertise(None)  # pyright: ignore  # stub says int; None stops (MicroPython docs)
         self.advertising = on

@@ -80,7 +80,7 @@ def test_command_parsing_names_the_problem():
 
 def test_virtual_device_in_another_process_pairs_and_keeps_flash_and_bonds(tmp_path):
     p1, p2 = _free_ports(2)
-    controllers = subprocess.Popen([sys.executable, "-m", "bumble.apps.controllers", f"tcp-server:_:{p1}", f"tcp-server:_:{p2}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    controllers = subprocess.Popen([sys.executable, "-m", "twitchlog.cli", "virtual-link", f"tcp-server:_:{p1}", f"tcp-server:_:{p2}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     state = tmp_path / "state"
 
     async def body():

@@ -48,6 +48,7 @@ DIS_UUIDS = {
 }
 GAP_NAME_UUID = sig_uuid(0x2A00)
 
+SETTLE_S = 1.5  # listening on after the first unknown device shows up
 BATCH = 512  # records per database transaction
 IDLE_TIMEOUT = 10.0  # seconds without a notification before the link is presumed dead
 Progress = Callable[[int, int], None]  # (records done, total)
@@ -274,16 +275,23 @@ async def find_device(adapter: Adapter, address: str | None, store: Store, timeo
     seen: dict[str, Any] = {}
     found_known = asyncio.Event()
 
+    first_seen = [0.0]
+
     def on_advertisement(device: Any, _adv: Any) -> None:
+        if not seen:
+            first_seen[0] = asyncio.get_running_loop().time()
         seen[device.address] = device
         if device.address in known:
             found_known.set()  # a bonded device: no need to wait for others
 
     async with BleakScanner(on_advertisement, **adapter.scanner_kwargs(service_uuids=[SERVICE_UUID])):
-        try:
-            await asyncio.wait_for(found_known.wait(), timeout)
-        except asyncio.TimeoutError:
-            pass
+        # A bonded device ends the scan at once; otherwise listen a moment
+        # past the first sighting, long enough to notice a second device.
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not found_known.is_set() and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.1)
+            if seen and asyncio.get_running_loop().time() > first_seen[0] + SETTLE_S:
+                break
     mine = [d for a, d in seen.items() if a in known]
     if len(mine) == 1 or (not mine and len(seen) == 1):
         return (mine or list(seen.values()))[0]

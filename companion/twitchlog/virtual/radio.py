@@ -28,7 +28,7 @@ from bumble import hci
 from bumble.att import ATT_Error
 from bumble.core import UUID as BumbleUUID
 from bumble.device import Device
-from bumble.gatt import Characteristic, CharacteristicValue, Service
+from bumble.gatt import GATT_DEVICE_NAME_CHARACTERISTIC, Characteristic, CharacteristicValue, Service
 from bumble.keys import KeyStore, PairingKeys
 from bumble.pairing import PairingConfig, PairingDelegate
 
@@ -241,6 +241,9 @@ class BLE:
                 self._device.gatt_server.max_mtu = int(value)
             elif name == "gap_name":
                 self._device.name = str(value)
+                for attribute in self._device.gatt_server.attributes:  # the GAP Device Name a central reads
+                    if isinstance(attribute, Characteristic) and attribute.uuid == GATT_DEVICE_NAME_CHARACTERISTIC:
+                        attribute.value = str(value).encode()[:248]
         return None
 
     def irq(self, handler: Callable) -> None:
@@ -257,7 +260,7 @@ class BLE:
         )
 
     # ------------------------------------------------------------ GAP
-    def gap_advertise(self, interval_us: int | None, adv_data: bytes | None = None, resp_data: bytes | None = None, connectable: bool = True) -> None:
+    def gap_advertise(self, interval_us: int | None, adv_data: bytes | None = None, *, resp_data: bytes | None = None, connectable: bool = True) -> None:
         self._require_active()
         if interval_us is None:
             self._on_bumble(self._stop_advertising)

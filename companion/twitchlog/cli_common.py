@@ -1,0 +1,49 @@
+"""What the command modules share: settings from the global options, consoles, JSON output."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+T = TypeVar("T")
+out = Console()
+err = Console(stderr=True)
+
+
+def default_db() -> Path:
+    import platformdirs
+
+    return platformdirs.user_data_path("twitchlog") / "twitchlog.db"
+
+
+@dataclass
+class Settings:
+    """The global options: where the database is, which BLE stack to use."""
+
+    db: Path
+    adapter_spec: str
+
+    def store(self):  # noqa: ANN201 - imported lazily to keep `--help` fast
+        from .store import Store
+
+        return Store(self.db)
+
+    def adapter(self):  # noqa: ANN201
+        from .adapter import Adapter
+
+        return Adapter.parse(self.adapter_spec, self.db.with_name(self.db.stem + ".bumble-keys.json"))
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def print_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, default=str))

@@ -1,0 +1,130 @@
+"""`twitchlog events ...`: list, add, annotate, tracking gaps, CSV import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from .cli_common import Settings, out, print_json
+from .errors import UserError
+from .kinds import KIND_CODES, kind_code, kind_name
+from .timefmt import iso_utc, local, parse_when
+
+KINDS_HELP = ", ".join(KIND_CODES)
+
+
+@click.group()
+def events() -> None:
+    """Symptom events: list, add, annotate, mark tracking gaps, import."""
+
+
+@events.command("list")
+@click.option("--since", metavar="TIME", help="from this local date/time (e.g. 2026-11-01, today, yesterday)")
+@click.option("--until", metavar="TIME", help="before this local date/time")
+@click.option("--kind", "kinds", multiple=True, help=f"only this kind (repeatable): {KINDS_HELP}")
+@click.option("--limit", type=click.IntRange(min=1), help="only the newest N")
+@click.option("--json", "as_json", is_flag=True, help="print JSON (UTC times)")
+@click.pass_obj
+def list_events(settings: Settings, since: str | None, until: str | None, kinds: tuple[str, ...], limit: int | None, as_json: bool) -> None:
+    """List symptom events, oldest first (undone presses are left out)."""
+    with settings.store() as store:
+        found = store.events(
+            since=parse_when(since, what="--since") if since else None,
+            until=parse_when(until, what="--until") if until else None,
+            kinds=[kind_code(k) for k in kinds],
+        )
+    if limit:
+        found = found[-limit:]
+    if as_json:
+        return print_json([{**e.to_dict(), "kind": kind_name(e.kind), "time": iso_utc(e.utc)} for e in found])
+    table = Table("id", "time", "kind", "severity", "site", "note", "source", "time quality")
+    for e in found:
+        table.add_row(
+            str(e.id), local(e.utc), kind_name(e.kind), str(e.severity or ""), e.body_site or "", e.note or "",
+            e.source if e.seq is None else f"device #{e.seq}", e.time_quality,
+        )
+    out.print(table)
+    out.print(f"{len(found)} event(s)")
+
+
+@events.command("add")
+@click.argument("kind")
+@click.option("--at", "when", default="now", show_default=True, metavar="TIME", help="local date/time it happened")
+@click.option("--severity", type=click.IntRange(1, 5), help="1 (mild) to 5 (severe)")
+@click.option("--site", help="body site, e.g. 'left calf'")
+@click.option("--note", help="free text")
+@click.pass_obj
+def add_event(settings: Settings, kind: str, when: str, severity: int | None, site: str | None, note: str | None) -> None:
+    code = kind_code(kind)
+    utc = parse_when(when, what="--at")
+    with settings.store() as store:
+        event_id = store.add_event(utc, code, severity=severity, body_site=site, note=note)
+    out.print(f"added event {event_id}: {kind_name(code)} at {local(utc)}")
+
+
+add_event.help = f"Add an event felt while the device was off. KIND is one of: {KINDS_HELP}."
+
+
+@events.command("note")
+@click.argument("event_id", type=int)
+@click.option("--severity", type=click.IntRange(1, 5), help="1 (mild) to 5 (severe)")
+@click.option("--site", help="body site, e.g. 'left eyelid'")
+@click.option("--note", help="free text")
+@click.pass_obj
+def note_event(settings: Settings, event_id: int, severity: int | None, site: str | None, note: str | None) -> None:
+    """Annotate event EVENT_ID (see `events list`) with severity, body site or a note."""
+    if severity is None and site is None and note is None:
+        raise UserError("give at least one of --severity, --site, --note")
+    with settings.store() as store:
+        store.annotate(event_id, severity=severity, body_site=site, note=note)
+    out.print(f"event {event_id} annotated")
+
+
+@events.command("gap")
+@click.argument("start", required=False)
+@click.argument("end", required=False)
+@click.option("--note", help="why, e.g. 'travelling, device at home'")
+@click.option("--list", "show", is_flag=True, help="list the gaps instead")
+@click.option("--json", "as_json", is_flag=True, help="with --list: print JSON")
+@click.pass_obj
+def gap(settings: Settings, start: str | None, end: str | None, note: str | None, show: bool, as_json: bool) -> None:
+    """Mark START..END (local dates/times) as not tracked: those days are left out of the analysis.
+
+    A day without presses is only a day without symptoms if the device was worn.
+    Example: twitchlog events gap 2026-11-03 2026-11-06 --note "device at home"
+    """
+    with settings.store() as store:
+        if show:
+            rows = [{"id": g["id"], "start": iso_utc(g["start_utc"]), "end": iso_utc(g["end_utc"]), "note": g["note"]} for g in store.gaps()]
+            if as_json:
+                return print_json(rows)
+            table = Table("id", "from", "to", "note")
+            for g in store.gaps():
+                table.add_row(str(g["id"]), local(g["start_utc"]), local(g["end_utc"]), g["note"] or "")
+            out.print(table)
+            return
+        if not (start and end):
+            raise UserError("give START and END, e.g. `twitchlog events gap 2026-11-03 2026-11-06`, or --list")
+        gap_id = store.add_gap(parse_when(start, what="START"), parse_when(end, what="END"), note)
+    out.print(f"gap {gap_id} recorded: {start} to {end} not tracked")
+
+
+@events.command("import")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def import_events(settings: Settings, path: Path) -> None:
+    """Import manual events from a CSV with columns time,kind[,severity][,note][,body_site].
+
+    \b
+    time: ISO date and time, local unless it has an offset
+    kind: twitch, cramp, ... (see `events add --help`)
+    The whole file is checked first; a bad row refuses it all, naming the
+    line. Importing the same file again adds nothing.
+    """
+    from .eventimport import import_events_csv
+
+    with settings.store() as store:
+        added, present = import_events_csv(store, path)
+    out.print(f"{path}: {added} event(s) imported, {present} already present")

@@ -1,0 +1,37 @@
+"""Times the user types and reads: local time in, local time out, UTC stored."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from .errors import UserError
+
+
+def parse_when(text: str, *, what: str = "time") -> int:
+    """Unix seconds of an ISO date/time (naive means local time), `now`, `today` or `yesterday`."""
+    key = text.strip().lower()
+    now = datetime.now().astimezone()
+    if key == "now":
+        return int(now.timestamp())
+    if key in ("today", "yesterday"):
+        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        return int((midnight - timedelta(days=key == "yesterday")).timestamp())
+    try:
+        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UserError(f"{what} {text!r}: expected e.g. 2026-11-20, '2026-11-20 14:30' or 2026-11-20T14:30:00+01:00") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.astimezone()  # local time
+    return int(parsed.timestamp())
+
+
+def local(utc: int | float | None) -> str:
+    if utc is None:
+        return "time unknown"
+    return datetime.fromtimestamp(utc).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def iso_utc(utc: int | float | None) -> str | None:
+    if utc is None:
+        return None
+    return datetime.fromtimestamp(utc, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
