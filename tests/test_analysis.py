@@ -227,10 +227,36 @@ def test_quasi_poisson_fallback_when_counts_are_not_overdispersed():
     assert r.ci_low < r.rate_ratio_per_100mg < r.ci_high
 
 
-def test_ewc_uses_t_reference_with_B_cosines():
+def test_ewc_uses_t_reference_with_at_most_B_degrees_of_freedom():
     assert effects.ewc_cosines(84) == 8 and effects.ewc_cosines(28) == 4 and effects.ewc_cosines(1826) == 60
     r = analysis.analyze(_observational(seed=5), lag_profile=False)
-    assert "t(8)" in r.p_method and "B = 8" in r.se_method
+    assert "B = 8" in r.se_method and 1 < r.t_dof <= 8 and f"t({r.t_dof:.1f})" in r.p_method
+    # Exposure on only a handful of days: those days carry the variance estimate, so fewer degrees of freedom.
+    daily = _observational(seed=5)
+    daily["supp_mg"] = 0.0
+    daily.iloc[[10, 11, 12, 13, 40, 41, 42, 43, 70, 71], daily.columns.get_loc("supp_mg")] = 200.0
+    r2 = analysis.analyze(daily, lag_profile=False)
+    assert r2.t_dof < r.t_dof
+
+
+def test_satterthwaite_dof_equals_B_when_every_day_weighs_the_same():
+    T = 84
+    X = np.ones((T, 1))
+    fit = effects.fit_counts(np.full(T, 3) + (np.arange(T) % 2), X, np.arange(T), T, alpha=0.0)
+    assert fit.dof(np.array([1.0])) == pytest.approx(8.0, rel=1e-6)
+
+
+def test_separation_gives_no_estimate_instead_of_a_crash():
+    # From the calibration (step, base 0.6/d, falling): no events in the last 30 days; the Poisson GLM's
+    # weights go NaN ("estimation infeasible") instead of converging.
+    y = [1, 1, 0, 0, 1, 2, 1, 0, 2, 2, 0, 0, 1, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 2, 0, 1, 5, 0, 1, 0,
+         1, 0, 1, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 1, 0, 2] + [0] * 30
+    supp = simulate.step_dosing(84, 42, 200.0)
+    diet = np.where(np.arange(84) % 5 == 0, np.nan, 300.0 + (np.arange(84) * 37) % 120)
+    r = analysis.analyze(analysis.daily_frame(_dates(84), y, supp_mg=supp, diet_mg=diet))
+    assert r.rate_ratio_per_100mg is None and not r.reports_effect
+    assert any("could not be fitted" in n for n in r.notes)
+    json.dumps(r.to_dict(), allow_nan=False)
 
 
 def test_diet_unknown_days_get_an_indicator_and_no_diet_is_noted():

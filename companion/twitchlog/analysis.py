@@ -127,6 +127,7 @@ class Result:
     p_randomization: float | None
     n_rerandomizations: int | None
     model: str | None  # "NB2", "quasi-Poisson" or None (no fit)
+    t_dof: float | None  # degrees of freedom of the t reference for the CI and model p
     nb_alpha: float | None
     se_method: str | None
     randomized: bool
@@ -158,7 +159,7 @@ class Result:
             k: getattr(self, k)
             for k in (
                 "rate_ratio_per_100mg", "ci_low", "ci_high", "p_value", "p_method", "p_model", "p_randomization",
-                "n_rerandomizations", "model", "nb_alpha", "se_method", "randomized", "design", "wording", "days_total",
+                "n_rerandomizations", "model", "t_dof", "nb_alpha", "se_method", "randomized", "design", "wording", "days_total",
                 "days_used", "days_untracked", "events", "dose_contrast", "rr_at_dose", "buildup", "steady_state",
                 "sufficient", "reports_effect", "notes",
                 "adherence", "estimand",
@@ -287,19 +288,24 @@ def analyze(
         X0, pos, design_desc = _design(df, used, n_used, notes)
         X = np.hstack([X0[:, :1], Z_all[pos], X0[:, 1:]])
         y = y_all[pos]
-        fit = effects.fit_counts(y, X, pos, T)
-        notes.extend(fit.notes)
-        notes.append(f"Adjusted for {design_desc}.")
-        series.loc[series.index[pos], "fitted"] = fit.mu
+        try:
+            fit = effects.fit_counts(y, X, pos, T)
+        except effects.FitError as e:
+            notes.append(f"The count model could not be fitted: {e}. Typically no events at all in one stretch of days.")
+        else:
+            notes.extend(fit.notes)
+            notes.append(f"Adjusted for {design_desc}.")
+            series.loc[series.index[pos], "fitted"] = fit.mu
     res = Result(
         rate_ratio_per_100mg=None, ci_low=None, ci_high=None, p_value=None, p_method=None, p_model=None,
-        p_randomization=None, n_rerandomizations=None, model=None, nb_alpha=None, se_method=None, randomized=False,
+        p_randomization=None, n_rerandomizations=None, model=None, t_dof=None, nb_alpha=None, se_method=None, randomized=False,
         design="observational", wording="", days_total=T, days_used=n_used, days_untracked=T - n_used, events=events,
         dose_contrast=contrast, rr_at_dose=None, buildup=None, steady_state=None, sufficient=not any(s.blocking for s in suff), reports_effect=False, sufficiency=suff,
         lag_profile=[], notes=notes, adherence=adh.to_dict() if adh else None, series=series,
     )
     if fit is None:
-        notes.append("No model fitted: too few tracked days, events, or days on and off supplement.")
+        if not can_fit:
+            notes.append("No model fitted: too few tracked days, events, or days on and off supplement.")
         res.wording = _wording(res)
         return res
 
@@ -314,12 +320,14 @@ def analyze(
     res.rate_ratio_per_100mg, res.ci_low, res.ci_high = _rr(est), _rr(lo), _rr(hi)
     res.p_model = p
     res.p_value = p
-    res.p_method = f"Wald test with EWC autocorrelation-robust SE, t({fit.B}) reference"
+    nu = fit.dof(c)
+    res.t_dof = nu
+    res.p_method = f"Wald test with EWC autocorrelation-robust SE, t({nu:.1f}) reference"
     res.model = fit.model
     res.nb_alpha = fit.alpha if fit.model == "NB2" else None
     res.se_method = (
-        f"equal-weighted cosine (EWC) long-run variance, B = {fit.B} cosines, t({fit.B}) critical values, "
-        "HC3-type leverage correction"
+        f"equal-weighted cosine (EWC) long-run variance, B = {fit.B} cosines, HC3-type leverage correction, "
+        f"t critical values with Satterthwaite degrees of freedom ({nu:.1f}, at most B)"
     )
     dose = plan.dose_mg if plan is not None else contrast["median_mg_on"]
     if dose:
@@ -327,8 +335,12 @@ def analyze(
         res.rr_at_dose = {"dose_mg": dose, "rate_ratio": _rr(k * est), "ci_low": _rr(k * lo), "ci_high": _rr(k * hi)}
 
     if plan is not None:
-        rt = randomization_test(plan, df.index, supp, pos, y, X0, fit.alpha, n_samples=n_rerandomizations, seed=seed)
-        if rt is None:
+        try:
+            rt = randomization_test(plan, df.index, supp, pos, y, X0, fit.alpha, n_samples=n_rerandomizations, seed=seed)
+        except effects.FitError as e:
+            rt = None
+            notes.append(f"Randomization test not computed: {e}.")
+        if rt is None and not any(n.startswith("Randomization test not") for n in notes):
             notes.append("The stored plan does not overlap the analysed days; analysed as observational.")
         else:
             res.p_randomization = rt.p
@@ -359,7 +371,11 @@ def _lag_profile(u, pos, y, X0, alpha, T) -> list[LagTerm]:
             rows.append((name, math.nan, math.nan, math.nan, math.nan))
             continue
         X = np.hstack([X0[:, :1], z[:, None], X0[:, 1:]])
-        f = effects.fit_counts(y, X, pos, T, alpha=alpha)
+        try:
+            f = effects.fit_counts(y, X, pos, T, alpha=alpha)
+        except effects.FitError:
+            rows.append((name, math.nan, math.nan, math.nan, math.nan))
+            continue
         c = np.zeros(X.shape[1])
         c[1] = 1.0
         est, _, lo, hi, p = f.contrast(c)

@@ -102,35 +102,67 @@ class Fit:
     mu: np.ndarray
     alpha: float  # NB2 dispersion; 0 for quasi-Poisson
     model: str  # "NB2" or "quasi-Poisson"
-    B: int  # EWC cosines = t degrees of freedom
+    B: int  # EWC cosines: the t degrees of freedom when every day weighs the same
     notes: list[str] = field(default_factory=list)
+    dof_parts: tuple | None = field(default=None, repr=False)
+
+    def dof(self, c: np.ndarray) -> float:
+        """Satterthwaite degrees of freedom of the EWC variance of c'beta (at most B).
+
+        Each cosine projection is a weighted sum of the days' influence
+        contributions; when a few days carry most of the weight (few days on
+        supplement, high leverage) the B projections are far from equally
+        informative and the variance estimate is noisier than chi2(B)/B.
+        Following Bell & McCaffrey and Imbens & Kolesar (2016), the day
+        variances are taken from the working model: g_t = (a'x_t)^2 w_t/(1-h_t)^2,
+        a = H^-1 c; M = C diag(g) C'; nu = tr(M)^2 / tr(M^2).
+        """
+        if self.dof_parts is None:
+            return float(self.B)
+        G, C, Hinv = self.dof_parts
+        g = (G @ (Hinv @ c)) ** 2
+        M = (C * g) @ C.T
+        tr2 = float(np.sum(M * M))
+        return float(min(self.B, np.trace(M) ** 2 / tr2)) if tr2 > 0 else float(self.B)
 
     def contrast(self, c: np.ndarray, level: float = 0.95) -> tuple[float, float, float, float, float]:
-        """(estimate, se, ci_low, ci_high, p) for c'beta on the log scale, t(B) reference."""
+        """(estimate, se, ci_low, ci_high, p) for c'beta on the log scale, t(dof) reference."""
         est = float(c @ self.params)
         se = float(math.sqrt(max(c @ self.cov @ c, 0.0)))
-        q = float(stats.t.ppf(0.5 + level / 2, self.B))
-        p = float(2 * stats.t.sf(abs(est) / se, self.B)) if se > 0 else float("nan")
+        nu = self.dof(c)
+        q = float(stats.t.ppf(0.5 + level / 2, nu))
+        p = float(2 * stats.t.sf(abs(est) / se, nu)) if se > 0 else float("nan")
         return est, se, est - q * se, est + q * se, p
 
 
 def _ewc_cov(X, y, mu, alpha, pos, T, B):
+    """(EWC covariance, inverse information, parts for the Satterthwaite dof)."""
     w = mu / (1.0 + alpha * mu)
     H = X.T @ (X * w[:, None])
     Hinv = np.linalg.pinv(H)
     h = np.einsum("ij,jk,ik->i", X, Hinv, X) * w
-    s = X * ((y - mu) / (1.0 + alpha * mu) / np.clip(1.0 - h, 0.05, 1.0))[:, None]
+    lev = np.clip(1.0 - h, 0.05, 1.0)
+    s = X * ((y - mu) / (1.0 + alpha * mu) / lev)[:, None]
     S = np.zeros((T, X.shape[1]))
     S[pos] = s
     j = np.arange(1, B + 1)[:, None]
     C = math.sqrt(2.0 / T) * np.cos(math.pi * j * (np.arange(T)[None, :] + 0.5) / T)
     Lam = C @ S
     omega = Lam.T @ Lam / B
-    return Hinv @ (T * omega) @ Hinv, Hinv
+    G = np.zeros((T, X.shape[1]))
+    G[pos] = X * (np.sqrt(w) / lev)[:, None]
+    return Hinv @ (T * omega) @ Hinv, Hinv, (G, C, Hinv)
+
+
+class FitError(Exception):
+    """The counts cannot support the model (e.g. no events at all on one side of a contrast)."""
 
 
 def _poisson_start(y, X):
-    return sm.GLM(y, X, family=sm.families.Poisson()).fit(maxiter=50)
+    try:
+        return sm.GLM(y, X, family=sm.families.Poisson()).fit(maxiter=50)
+    except (ValueError, np.linalg.LinAlgError) as e:  # NaN weights: fitted means run to zero (separation)
+        raise FitError(f"the Poisson fit failed ({e})") from e
 
 
 def fit_counts(y: np.ndarray, X: np.ndarray, pos: np.ndarray, T: int, *, alpha: float | None = None) -> Fit:
@@ -146,10 +178,13 @@ def fit_counts(y: np.ndarray, X: np.ndarray, pos: np.ndarray, T: int, *, alpha: 
         fam = sm.families.NegativeBinomial(alpha=alpha) if alpha > 0 else sm.families.Poisson()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            g = sm.GLM(y, X, family=fam).fit(maxiter=100)
+            try:
+                g = sm.GLM(y, X, family=fam).fit(maxiter=100)
+            except (ValueError, np.linalg.LinAlgError) as e:
+                raise FitError(f"the GLM fit failed ({e})") from e
         mu = np.asarray(g.mu)
-        cov, Hinv = _ewc_cov(X, y, mu, alpha, pos, T, B)
-        return Fit(np.asarray(g.params), cov, Hinv, mu, alpha, "NB2" if alpha > 0 else "quasi-Poisson", B, notes)
+        cov, Hinv, parts = _ewc_cov(X, y, mu, alpha, pos, T, B)
+        return Fit(np.asarray(g.params), cov, Hinv, mu, alpha, "NB2" if alpha > 0 else "quasi-Poisson", B, notes, parts)
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -175,14 +210,14 @@ def fit_counts(y: np.ndarray, X: np.ndarray, pos: np.ndarray, T: int, *, alpha: 
     if reason is None:
         beta = params[:-1]
         mu = np.exp(np.clip(X @ beta, -30, 30))
-        cov, Hinv = _ewc_cov(X, y, mu, a, pos, T, B)
-        return Fit(beta, cov, Hinv, mu, a, "NB2", B, notes)
+        cov, Hinv, parts = _ewc_cov(X, y, mu, a, pos, T, B)
+        return Fit(beta, cov, Hinv, mu, a, "NB2", B, notes, parts)
     notes.append(f"Negative-binomial fit {reason}; used quasi-Poisson (Poisson GLM, robust sandwich) instead.")
     if kinds:
         notes.append("statsmodels warned: " + ", ".join(sorted(kinds)) + ".")
     mu = np.asarray(pois.mu)
-    cov, Hinv = _ewc_cov(X, y, mu, 0.0, pos, T, B)
-    return Fit(np.asarray(pois.params), cov, Hinv, mu, 0.0, "quasi-Poisson", B, notes)
+    cov, Hinv, parts = _ewc_cov(X, y, mu, 0.0, pos, T, B)
+    return Fit(np.asarray(pois.params), cov, Hinv, mu, 0.0, "quasi-Poisson", B, notes, parts)
 
 
 def holm(p: np.ndarray) -> np.ndarray:

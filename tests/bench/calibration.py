@@ -123,6 +123,10 @@ def _log_trend(kind: str | None, days: int) -> np.ndarray | None:
     return None
 
 
+def _log(x: float) -> float:
+    return math.log(x) if x > 0 else -math.inf
+
+
 def one_run(s: Scenario, seed: int) -> tuple:
     """(fitted, est, lo, hi, p_primary, p_model, quasi_poisson, naive_p, naive_ratio, reports_effect)."""
     rng = np.random.default_rng(seed)
@@ -158,9 +162,9 @@ def one_run(s: Scenario, seed: int) -> tuple:
         return (False, math.nan, math.nan, math.nan, math.nan, math.nan, False, naive_p, naive_ratio, False, False)
     return (
         True,
-        math.log(r.rate_ratio_per_100mg),
-        math.log(r.ci_low),
-        math.log(r.ci_high),
+        _log(r.rate_ratio_per_100mg),
+        _log(r.ci_low),
+        _log(r.ci_high),
         r.p_value,
         r.p_model,
         r.model == "quasi-Poisson",
