@@ -22,17 +22,21 @@ import pandas as pd
 
 from . import effects, trial
 from .randomization import randomization_test
-
-MIN_DAYS = 28  # tracked days before an estimate is worth reading
-MIN_FIT_DAYS = 14  # below this, no model at all
-MIN_EVENTS = 20
-MIN_ON_DAYS = 7
-MIN_OFF_DAYS = 7
-MIN_SWITCHES = 4  # observational: on/off changes; one start and no stop is a before/after comparison
-MIN_PAIRS = 5  # 2**5 = 32 assignments: the smallest p a randomization test can give is 1/32
-UPPER_LEVEL_MG = 350  # supplemental, adults (IOM 1997)
-TARGET_RR = 0.70  # the effect the precision message is sized for
-PLACEBO_FALL = 0.28  # placebo-arm fall in magnesium-for-cramps trials
+from .sufficiency import (  # noqa: F401  (re-exported: part of the analysis API)
+    MIN_DAYS,
+    MIN_EVENTS,
+    MIN_FIT_DAYS,
+    MIN_OFF_DAYS,
+    MIN_ON_DAYS,
+    MIN_PAIRS,
+    MIN_SWITCHES,
+    PLACEBO_FALL,
+    TARGET_RR,
+    UPPER_LEVEL_MG,
+    Sufficiency,
+    check,
+    wording,
+)
 
 COLUMNS = ("events", "tracked", "supp_mg", "diet_mg")
 LAG_TERMS = ("lag 0", "lag 1", "lag 2", "lag 3", "14-day mean")
@@ -89,18 +93,6 @@ def _complete(daily: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         df.loc[bad, "tracked"] = False
     df["events"] = df["events"].fillna(0).astype("int64")
     return df, notes
-
-
-@dataclass
-class Sufficiency:
-    what: str  # "days", "events", "dose contrast", "randomization", "precision"
-    have: float
-    need: float
-    message: str
-    blocking: bool  # True: the estimate is not worth reading yet
-
-    def to_dict(self) -> dict:
-        return {"what": self.what, "have": self.have, "need": self.need, "message": self.message, "blocking": self.blocking}
 
 
 @dataclass
@@ -272,7 +264,7 @@ def analyze(
     on_cal = supp > 0
     switches = int(np.count_nonzero(on_cal[1:] != on_cal[:-1]))
     contrast["switches"] = switches
-    suff = _sufficiency(n_used, events, on_days, off_days, plan, adh, switches)
+    suff = check(n_used, events, on_days, off_days, plan, adh, switches)
     series = df.copy()
     series["used"] = used
     series["exposure_lag03"] = Z_all[:, 0]
@@ -306,7 +298,7 @@ def analyze(
     if fit is None:
         if not can_fit:
             notes.append("No model fitted: too few tracked days, events, or days on and off supplement.")
-        res.wording = _wording(res)
+        res.wording = wording(res)
         return res
 
     c = np.zeros(X.shape[1])
@@ -335,14 +327,14 @@ def analyze(
         res.rr_at_dose = {"dose_mg": dose, "rate_ratio": _rr(k * est), "ci_low": _rr(k * lo), "ci_high": _rr(k * hi)}
 
     if plan is not None:
+        rt = None
         try:
             rt = randomization_test(plan, df.index, supp, pos, y, X0, fit.alpha, n_samples=n_rerandomizations, seed=seed)
+            if rt is None:
+                notes.append("The stored plan does not overlap the analysed days; analysed as observational.")
         except effects.FitError as e:
-            rt = None
-            notes.append(f"Randomization test not computed: {e}.")
-        if rt is None and not any(n.startswith("Randomization test not") for n in notes):
-            notes.append("The stored plan does not overlap the analysed days; analysed as observational.")
-        else:
+            notes.append(f"Randomization test not computed ({e}); the p-value is the model's.")
+        if rt is not None:
             res.p_randomization = rt.p
             res.n_rerandomizations = rt.n
             res.p_value = rt.p
@@ -358,7 +350,7 @@ def analyze(
     res.reports_effect = bool(res.sufficient and res.p_value is not None and res.p_value < 0.05)
     if lag_profile:
         res.lag_profile = _lag_profile(u, pos, y, X0, fit.alpha, T)
-    res.wording = _wording(res)
+    res.wording = wording(res)
     return res
 
 
@@ -391,93 +383,3 @@ def _lag_profile(u, pos, y, X0, alpha, T) -> list[LagTerm]:
         LagTerm(name, _rr(est) or math.nan, _rr(lo) or math.nan, _rr(hi) or math.nan, p, float(h), float(b))
         for (name, est, lo, hi, p), h, b in zip(rows, holm, bh)
     ]
-
-
-def _sufficiency(n_used, events, on_days, off_days, plan, adh, switches) -> list[Sufficiency]:
-    out = []
-    if n_used < MIN_DAYS:
-        out.append(Sufficiency("days", n_used, MIN_DAYS, f"{n_used} tracked days; at least {MIN_DAYS} are needed ({MIN_DAYS - n_used} more).", True))
-    if events < MIN_EVENTS:
-        per_day = events / n_used if n_used else 0.0
-        more = MIN_EVENTS - events
-        eta = f", about {math.ceil(more / per_day)} more tracked days at your rate" if per_day > 0 else ""
-        out.append(Sufficiency("events", events, MIN_EVENTS, f"{events} events logged; at least {MIN_EVENTS} are needed ({more} more{eta}).", True))
-    if on_days < MIN_ON_DAYS or off_days < MIN_OFF_DAYS:
-        out.append(
-            Sufficiency(
-                "dose contrast", min(on_days, off_days), MIN_ON_DAYS,
-                f"{on_days} tracked days with supplement and {off_days} without; at least {MIN_ON_DAYS} of each are needed "
-                "to compare (a randomized plan gives both: `twitchlog trial plan`).",
-                True,
-            )
-        )
-    if plan is None and switches < MIN_SWITCHES:
-        out.append(
-            Sufficiency(
-                "dose changes", switches, MIN_SWITCHES,
-                f"The supplement was started or stopped only {switches} time(s): that is a before/after comparison, "
-                "which cannot tell magnesium from whatever else changed at the same time (in cramp trials the placebo "
-                f"arm fell about {PLACEBO_FALL:.0%} by itself). At least {MIN_SWITCHES} on/off changes are needed; "
-                "a randomized plan (`twitchlog trial plan`) provides them.",
-                True,
-            )
-        )
-    # Precision: events for an 80% chance to detect a 30% reduction with half the days on (Poisson floor).
-    need = math.ceil(4 * (1.959964 + 0.841621) ** 2 / math.log(TARGET_RR) ** 2)
-    if events < need:
-        per_day = events / n_used if n_used else 0.0
-        eta = f" (about {math.ceil((need - events) / per_day)} more tracked days at your current {per_day:.1f}/day)" if per_day > 0 else ""
-        out.append(
-            Sufficiency(
-                "precision", events, need,
-                f"With {events} events only a large effect can be told from chance: about {need} events, half of the days on "
-                f"supplement, are needed for an 80% chance of detecting a 30% reduction{eta}; more if counts vary a lot.",
-                False,
-            )
-        )
-    if plan is not None:
-        pairs_done = sum(
-            1 for i in range(plan.pairs) if all(b.status == "complete" for b in adh.blocks[2 * i : 2 * i + 2])
-        )
-        if pairs_done < MIN_PAIRS:
-            out.append(
-                Sufficiency(
-                    "randomization", pairs_done, MIN_PAIRS,
-                    f"{pairs_done} of {plan.pairs} planned pairs complete; a randomization test over {pairs_done} pairs "
-                    f"cannot give p below {1 / 2 ** pairs_done:.3g}. At least {MIN_PAIRS} complete pairs are needed "
-                    f"for p < 0.05 to be possible ({MIN_PAIRS - pairs_done} more).",
-                    True,
-                )
-            )
-    return out
-
-
-def _wording(r: Result) -> str:
-    blocking = " ".join(s.message for s in r.sufficiency if s.blocking)
-    if r.rate_ratio_per_100mg is None:
-        return "Not enough data yet for an estimate. " + blocking
-    pct = (1 - r.rate_ratio_per_100mg) * 100
-    direction = f"{abs(pct):.0f}% {'fewer' if pct >= 0 else 'more'}"
-    head = (
-        f"Rate ratio {r.rate_ratio_per_100mg:.2f} per 100 mg/day of supplemental magnesium "
-        f"(95% CI {r.ci_low:.2f} to {r.ci_high:.2f}; p = {r.p_value:.3g}, {r.p_method})."
-    )
-    if r.reports_effect:
-        claim = f" About {direction} symptom events per 100 mg/day over the last four days."
-    elif r.sufficient:
-        claim = " This is compatible with no effect: chance alone could produce a difference this large."
-    else:
-        claim = " No effect can be claimed yet. " + blocking
-    if r.randomized:
-        design = (
-            " Design: randomized on/off self-trial; the p-value comes from re-randomizing the stored plan, so it "
-            "does not depend on the model being right. It is open label, so expectation can still play a part."
-        )
-    else:
-        design = (
-            " Design: observational. You chose when to take magnesium, so anything that changed at the same time "
-            f"(a flare settling, season, sleep, stress) can look like an effect. In cramp trials the placebo arm fell "
-            f"about {PLACEBO_FALL:.0%} by itself; a before/after comparison would credit that fall to magnesium. "
-            "A randomized plan (`twitchlog trial plan`) answers the question properly."
-        )
-    return head + claim + design

@@ -71,14 +71,14 @@ def randomization_test(
     u[offsets[inside]] = 0.0  # plan days get the planned dose below
     z_base = effects.exposure_columns(u)[pos]
     u_dose = float(effects.units(plan.dose_mg))
-    F = []  # per active block: exposure it contributes when "on"
-    for p in active:
-        for b in (2 * p, 2 * p + 1):
+    parts = []  # per active block: exposure it contributes when "on"
+    for pair in active:
+        for b in (2 * pair, 2 * pair + 1):
             ind = np.zeros(T)
             days = offsets[(block_of_day == b) & inside]
             ind[days] = u_dose
-            F.append(effects.exposure_columns(ind)[pos])
-    F = np.stack(F)  # (2k, n, 2)
+            parts.append(effects.exposure_columns(ind)[pos])
+    F = np.stack(parts)  # (2k, n, 2)
 
     rng = np.random.default_rng(seed)
     A, exact = trial.assignments(len(active), rng, n_samples)

@@ -118,7 +118,7 @@ def make_plan(
 ) -> Plan:
     """A new plan; `seed=None` draws one (and stores it, so the plan can be re-derived)."""
     if seed is None:
-        seed = int(np.random.SeedSequence().entropy % (2**31))
+        seed = int(np.random.default_rng().integers(0, 2**31))
     rng = np.random.default_rng(seed)
     first_on = rng.integers(0, 2, size=pairs).astype(bool)
     blocks = [bool(b) for b in np.stack([first_on, ~first_on], axis=1).ravel()]
