@@ -168,10 +168,12 @@ def test_randomization_p_comes_from_every_assignment_of_the_plan():
     used = df["tracked"].to_numpy()
     X0, pos, _ = analysis._design(df, used, int(used.sum()), [])
     y = df["events"].to_numpy()[pos]
-    fit = effects.fit_counts(y, np.hstack([X0[:, :1], effects.exposure_columns(effects.units(df["supp_mg"].to_numpy()))[pos], X0[:, 1:]]), pos, len(df))
+    Z = effects.exposure_columns(effects.units(df["supp_mg"].to_numpy()))[pos]
+    fit = effects.fit_counts(y, np.hstack([X0[:, :1], Z, X0[:, 1:]]), pos, len(df))
     stats, ps = [], []
     for flips in trial.assignments(plan.pairs)[0]:
-        alt = trial.Plan(plan.start, plan.block_days, plan.pairs, plan.dose_mg, plan.form, plan.seed, [bool(b) for b in plan.blocks_for(flips)])
+        blocks = [bool(b) for b in plan.blocks_for(flips)]
+        alt = trial.Plan(plan.start, plan.block_days, plan.pairs, plan.dose_mg, plan.form, plan.seed, blocks)
         rt = randomization_test(alt, df.index, df["supp_mg"].to_numpy(), pos, y, X0, fit.alpha)
         stats.append(rt.statistic)
         ps.append(rt.p)
@@ -192,7 +194,10 @@ def test_randomization_test_samples_when_there_are_too_many_assignments():
 
 def test_randomization_p_is_uniform_enough_under_the_null():
     # 60 null trials of 6 pairs; the exact test must not reject much more than 5%.
-    ps = [analysis.analyze(*_randomized(seed=s, days=48, base=3.0), lag_profile=False).p_randomization for s in range(60)]
+    ps = [
+        analysis.analyze(*_randomized(seed=s, days=48, base=3.0), lag_profile=False).p_randomization
+        for s in range(60)
+    ]
     assert np.mean(np.array(ps) < 0.05) <= 0.1 and np.mean(ps) > 0.35
 
 
@@ -249,13 +254,14 @@ def test_satterthwaite_dof_equals_B_when_every_day_weighs_the_same():
 def test_separation_gives_no_estimate_instead_of_a_crash():
     # From the calibration (step, base 0.6/d, falling): no events in the last 30 days; the Poisson GLM's
     # weights go NaN ("estimation infeasible") instead of converging.
-    y = [1, 1, 0, 0, 1, 2, 1, 0, 2, 2, 0, 0, 1, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 2, 0, 1, 5, 0, 1, 0,
-         1, 0, 1, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 1, 0, 2] + [0] * 30
+    y = [1, 1, 0, 0, 1, 2, 1, 0, 2, 2, 0, 0, 1, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0]
+    y += [2, 0, 1, 5, 0, 1, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 1, 0, 2] + [0] * 30
     supp = simulate.step_dosing(84, 42, 200.0)
     diet = np.where(np.arange(84) % 5 == 0, np.nan, 300.0 + (np.arange(84) * 37) % 120)
     r = analysis.analyze(analysis.daily_frame(_dates(84), y, supp_mg=supp, diet_mg=diet))
     assert r.rate_ratio_per_100mg is None and not r.reports_effect
     assert any("could not be fitted" in n for n in r.notes)
+    assert not any(s.blocking for s in r.sufficiency) or r.wording.startswith("Not enough data")
     json.dumps(r.to_dict(), allow_nan=False)
 
 
@@ -274,7 +280,8 @@ def test_result_is_json_serialisable_with_series():
     d = analysis.analyze(daily, plan).to_dict(include_series=True)
     text = json.dumps(d, allow_nan=False)
     back = json.loads(text)
-    for key in ("rate_ratio_per_100mg", "ci_low", "ci_high", "p_value", "p_method", "days_used", "randomized", "sufficiency", "lag_profile", "estimand"):
+    keys = ("rate_ratio_per_100mg", "ci_low", "ci_high", "p_value", "p_method", "days_used", "randomized")
+    for key in keys + ("sufficiency", "lag_profile", "estimand", "t_dof", "reports_effect", "dose_contrast"):
         assert key in back
     assert len(back["series"]) == 84 and back["series"][0]["date"] == "2026-01-05"
     assert back["adherence"]["followed"] is True

@@ -61,7 +61,9 @@ def daily_frame(
             "events": np.asarray(events, dtype="int64"),
             "tracked": np.ones(n, dtype=bool) if tracked is None else np.asarray(tracked, dtype=bool),
             "supp_mg": np.zeros(n) if supp_mg is None else np.asarray(supp_mg, dtype=float),
-            "diet_mg": np.full(n, np.nan) if diet_mg is None else np.array([np.nan if v is None else v for v in diet_mg], dtype=float),
+            "diet_mg": np.full(n, np.nan)
+            if diet_mg is None
+            else np.array([np.nan if v is None else v for v in diet_mg], dtype=float),
         },
         index=idx,
     )
@@ -82,7 +84,9 @@ def _complete(daily: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     if len(df):
         full = pd.date_range(df.index[0], df.index[-1], freq="D")
         if len(full) != len(df):
-            notes.append(f"{len(full) - len(df)} calendar days missing from the series were treated as untracked, no supplement.")
+            notes.append(
+                f"{len(full) - len(df)} calendar days missing from the series were treated as untracked, no supplement."
+            )
             df = df.reindex(full)
     df["tracked"] = df["tracked"].fillna(False).astype(bool)
     df["supp_mg"] = df["supp_mg"].fillna(0.0).astype(float)
@@ -151,7 +155,8 @@ class Result:
             k: getattr(self, k)
             for k in (
                 "rate_ratio_per_100mg", "ci_low", "ci_high", "p_value", "p_method", "p_model", "p_randomization",
-                "n_rerandomizations", "model", "t_dof", "nb_alpha", "se_method", "randomized", "design", "wording", "days_total",
+                "n_rerandomizations", "model", "t_dof", "nb_alpha", "se_method", "randomized", "design", "wording",
+                "days_total",
                 "days_used", "days_untracked", "events", "dose_contrast", "rr_at_dose", "buildup", "steady_state",
                 "sufficient", "reports_effect", "notes",
                 "adherence", "estimand",
@@ -200,12 +205,18 @@ def _design(df: pd.DataFrame, used: np.ndarray, n_used: int, notes: list[str]):
         cols.append(centred[:, None])
         if not known.all():
             cols.append((~known).astype(float)[:, None])
-            notes.append(f"Dietary Mg unknown on {int((~known).sum())} of {len(pos)} days: adjusted with a missing-diet indicator.")
+            notes.append(
+                f"Dietary Mg unknown on {int((~known).sum())} of {len(pos)} days: "
+                "adjusted with a missing-diet indicator."
+            )
         diet_desc = "diet (per 100 mg, centred)" + (" + unknown-diet indicator" if not known.all() else "")
     else:
         diet_desc = "not adjusted"
         if known.any():
-            notes.append(f"Dietary Mg known on only {int(known.sum())} of {len(pos)} days: not adjusted for (need half the days and 14).")
+            notes.append(
+                f"Dietary Mg known on only {int(known.sum())} of {len(pos)} days: not adjusted for "
+                "(need half the days and 14)."
+            )
         else:
             notes.append("No dietary Mg records: the model is not adjusted for diet.")
     X0 = np.hstack(cols)
@@ -247,7 +258,9 @@ def analyze(
     if over:
         notes.append(f"{over} days above the {UPPER_LEVEL_MG} mg/day supplemental upper level.")
     if T - n_used:
-        notes.append(f"{T - n_used} untracked days excluded from the outcome (their intake still counts toward the lags).")
+        notes.append(
+            f"{T - n_used} untracked days excluded from the outcome (their intake still counts toward the lags)."
+        )
 
     on_days = int(((supp > 0) & used).sum())
     off_days = int(((supp <= 0) & used).sum())
@@ -283,16 +296,20 @@ def analyze(
         try:
             fit = effects.fit_counts(y, X, pos, T)
         except effects.FitError as e:
-            notes.append(f"The count model could not be fitted: {e}. Typically no events at all in one stretch of days.")
+            notes.append(
+                f"The count model could not be fitted: {e}. Typically no events at all in one stretch of days."
+            )
         else:
             notes.extend(fit.notes)
             notes.append(f"Adjusted for {design_desc}.")
             series.loc[series.index[pos], "fitted"] = fit.mu
     res = Result(
         rate_ratio_per_100mg=None, ci_low=None, ci_high=None, p_value=None, p_method=None, p_model=None,
-        p_randomization=None, n_rerandomizations=None, model=None, t_dof=None, nb_alpha=None, se_method=None, randomized=False,
+        p_randomization=None, n_rerandomizations=None, model=None, t_dof=None, nb_alpha=None, se_method=None,
+        randomized=False,
         design="observational", wording="", days_total=T, days_used=n_used, days_untracked=T - n_used, events=events,
-        dose_contrast=contrast, rr_at_dose=None, buildup=None, steady_state=None, sufficient=not any(s.blocking for s in suff), reports_effect=False, sufficiency=suff,
+        dose_contrast=contrast, rr_at_dose=None, buildup=None, steady_state=None,
+        sufficient=not any(s.blocking for s in suff), reports_effect=False, sufficiency=suff,
         lag_profile=[], notes=notes, adherence=adh.to_dict() if adh else None, series=series,
     )
     if fit is None:
@@ -329,7 +346,9 @@ def analyze(
     if plan is not None:
         rt = None
         try:
-            rt = randomization_test(plan, df.index, supp, pos, y, X0, fit.alpha, n_samples=n_rerandomizations, seed=seed)
+            rt = randomization_test(
+                plan, df.index, supp, pos, y, X0, fit.alpha, n_samples=n_rerandomizations, seed=seed
+            )
             if rt is None:
                 notes.append("The stored plan does not overlap the analysed days; analysed as observational.")
         except effects.FitError as e:

@@ -199,14 +199,18 @@ def fit_counts(y: np.ndarray, X: np.ndarray, pos: np.ndarray, T: int, *, alpha: 
             if not nb.mle_retvals.get("converged", False):
                 reason = "did not converge"
             elif not np.all(np.isfinite(params)):
-                reason = "gave non-finite estimates (typically the dispersion running to zero: counts no more variable than Poisson)"
+                reason = (
+                    "gave non-finite estimates "
+                    "(typically the dispersion running to zero: counts no more variable than Poisson)"
+                )
             elif a < 1e-4:
                 reason = f"found no overdispersion (alpha = {a:.2g})"
             elif a > 50:
                 reason = f"gave an implausible dispersion (alpha = {a:.3g})"
         except (np.linalg.LinAlgError, ValueError, OverflowError) as e:
             reason = f"failed ({type(e).__name__}: {e})"
-    kinds = {type(w.message).__name__ for w in caught if issubclass(w.category, (ConvergenceWarning, HessianInversionWarning, RuntimeWarning))}
+    watched = (ConvergenceWarning, HessianInversionWarning, RuntimeWarning)
+    kinds = {type(w.message).__name__ for w in caught if issubclass(w.category, watched)}
     if reason is None:
         beta = params[:-1]
         mu = np.exp(np.clip(X @ beta, -30, 30))

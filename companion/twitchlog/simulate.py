@@ -54,7 +54,9 @@ def rate(
     return np.exp(lp)
 
 
-def counts(mu: np.ndarray, rng: np.random.Generator, *, alpha: float = 0.3, phi: float = 0.6, latent_sd: float = 0.3) -> np.ndarray:
+def counts(
+    mu: np.ndarray, rng: np.random.Generator, *, alpha: float = 0.3, phi: float = 0.6, latent_sd: float = 0.3
+) -> np.ndarray:
     """NB2 counts with AR(1) latent noise around `mu`."""
     m = mu * np.exp(latent_ar1(len(mu), rng, phi, latent_sd))
     lam = rng.gamma(1.0 / alpha, alpha * m) if alpha > 0 else m
@@ -62,7 +64,9 @@ def counts(mu: np.ndarray, rng: np.random.Generator, *, alpha: float = 0.3, phi:
 
 
 # -- dosing patterns --------------------------------------------------------------
-def observational_dosing(n_days: int, dose_mg: float, rng: np.random.Generator, p_start: float = 0.15, p_stop: float = 0.15) -> np.ndarray:
+def observational_dosing(
+    n_days: int, dose_mg: float, rng: np.random.Generator, p_start: float = 0.15, p_stop: float = 0.15
+) -> np.ndarray:
     """Self-chosen, persistent dosing: a two-state Markov chain (runs of ~1/p days)."""
     on = np.empty(n_days, dtype=bool)
     on[0] = rng.random() < p_start / (p_start + p_stop)
@@ -78,7 +82,9 @@ def step_dosing(n_days: int, start_day: int, dose_mg: float) -> np.ndarray:
     return out
 
 
-def plan_for_days(n_days: int, block_days: int, dose_mg: float, seed: int, start: dt.date = dt.date(2026, 1, 1)) -> tuple[trial.Plan, int]:
+def plan_for_days(
+    n_days: int, block_days: int, dose_mg: float, seed: int, start: dt.date = dt.date(2026, 1, 1)
+) -> tuple[trial.Plan, int]:
     """A randomized plan filling `n_days` (as many whole pairs as fit) after a supplement-free run-in.
 
     Returns (plan, run_in_days); the series starts `run_in_days` before `plan.start`.

@@ -32,23 +32,32 @@ class Sufficiency:
     blocking: bool  # True: the estimate is not worth reading yet
 
     def to_dict(self) -> dict:
-        return {"what": self.what, "have": self.have, "need": self.need, "message": self.message, "blocking": self.blocking}
+        return {
+            "what": self.what,
+            "have": self.have,
+            "need": self.need,
+            "message": self.message,
+            "blocking": self.blocking,
+        }
 
 
 def check(n_used, events, on_days, off_days, plan, adh, switches) -> list[Sufficiency]:
     out = []
     if n_used < MIN_DAYS:
-        out.append(Sufficiency("days", n_used, MIN_DAYS, f"{n_used} tracked days; at least {MIN_DAYS} are needed ({MIN_DAYS - n_used} more).", True))
+        msg = f"{n_used} tracked days; at least {MIN_DAYS} are needed ({MIN_DAYS - n_used} more)."
+        out.append(Sufficiency("days", n_used, MIN_DAYS, msg, True))
     if events < MIN_EVENTS:
         per_day = events / n_used if n_used else 0.0
         more = MIN_EVENTS - events
         eta = f", about {math.ceil(more / per_day)} more tracked days at your rate" if per_day > 0 else ""
-        out.append(Sufficiency("events", events, MIN_EVENTS, f"{events} events logged; at least {MIN_EVENTS} are needed ({more} more{eta}).", True))
+        msg = f"{events} events logged; at least {MIN_EVENTS} are needed ({more} more{eta})."
+        out.append(Sufficiency("events", events, MIN_EVENTS, msg, True))
     if on_days < MIN_ON_DAYS or off_days < MIN_OFF_DAYS:
         out.append(
             Sufficiency(
                 "dose contrast", min(on_days, off_days), MIN_ON_DAYS,
-                f"{on_days} tracked days with supplement and {off_days} without; at least {MIN_ON_DAYS} of each are needed "
+                f"{on_days} tracked days with supplement and {off_days} without; "
+                f"at least {MIN_ON_DAYS} of each are needed "
                 "to compare (a randomized plan gives both: `twitchlog trial plan`).",
                 True,
             )
@@ -68,12 +77,15 @@ def check(n_used, events, on_days, off_days, plan, adh, switches) -> list[Suffic
     need = math.ceil(4 * (1.959964 + 0.841621) ** 2 / math.log(TARGET_RR) ** 2)
     if events < need:
         per_day = events / n_used if n_used else 0.0
-        eta = f" (about {math.ceil((need - events) / per_day)} more tracked days at your current {per_day:.1f}/day)" if per_day > 0 else ""
+        eta = ""
+        if per_day > 0:
+            eta = f" (about {math.ceil((need - events) / per_day)} more tracked days at your current {per_day:.1f}/day)"
         out.append(
             Sufficiency(
                 "precision", events, need,
-                f"With {events} events only a large effect can be told from chance: about {need} events, half of the days on "
-                f"supplement, are needed for an 80% chance of detecting a 30% reduction{eta}; more if counts vary a lot.",
+                f"With {events} events only a large effect can be told from chance: about {need} events, "
+                f"half of the days on supplement, are needed for an 80% chance of detecting a 30% reduction{eta}; "
+                "more if counts vary a lot.",
                 False,
             )
         )
@@ -85,7 +97,8 @@ def check(n_used, events, on_days, off_days, plan, adh, switches) -> list[Suffic
             out.append(
                 Sufficiency(
                     "randomization", pairs_done, MIN_PAIRS,
-                    f"{pairs_done} of {plan.pairs} planned pairs complete; a randomization test over {pairs_done} pairs "
+                    f"{pairs_done} of {plan.pairs} planned pairs complete; "
+                    f"a randomization test over {pairs_done} pairs "
                     f"cannot give p below {1 / 2 ** pairs_done:.3g}. At least {MIN_PAIRS} complete pairs are needed "
                     f"for p < 0.05 to be possible ({MIN_PAIRS - pairs_done} more).",
                     True,
@@ -97,6 +110,8 @@ def check(n_used, events, on_days, off_days, plan, adh, switches) -> list[Suffic
 def wording(r: Result) -> str:
     blocking = " ".join(s.message for s in r.sufficiency if s.blocking)
     if r.rate_ratio_per_100mg is None:
+        if not blocking:
+            return "No estimate: the count model could not be fitted to these counts (see the data-quality notes)."
         return "Not enough data yet for an estimate. " + blocking
     pct = (1 - r.rate_ratio_per_100mg) * 100
     direction = f"{abs(pct):.0f}% {'fewer' if pct >= 0 else 'more'}"

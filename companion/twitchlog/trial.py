@@ -114,7 +114,12 @@ class Plan:
 
 
 def make_plan(
-    start: dt.date, pairs: int = 6, block_days: int = 4, dose_mg: float = 200.0, form: str = "glycinate", seed: int | None = None
+    start: dt.date,
+    pairs: int = 6,
+    block_days: int = 4,
+    dose_mg: float = 200.0,
+    form: str = "glycinate",
+    seed: int | None = None,
 ) -> Plan:
     """A new plan; `seed=None` draws one (and stores it, so the plan can be re-derived)."""
     if seed is None:
@@ -122,7 +127,9 @@ def make_plan(
     rng = np.random.default_rng(seed)
     first_on = rng.integers(0, 2, size=pairs).astype(bool)
     blocks = [bool(b) for b in np.stack([first_on, ~first_on], axis=1).ravel()]
-    return Plan(start=start, block_days=block_days, pairs=pairs, dose_mg=float(dose_mg), form=form, seed=seed, blocks=blocks)
+    return Plan(
+        start=start, block_days=block_days, pairs=pairs, dose_mg=float(dose_mg), form=form, seed=seed, blocks=blocks
+    )
 
 
 def assignments(pairs: int, rng: np.random.Generator | None = None, n: int = 1999) -> tuple[np.ndarray, bool]:

@@ -236,7 +236,14 @@ def summarize(s: Scenario, results: list[tuple]) -> Row:
 
 
 def run_all(runs: int, workers: int, chunk: int = 50) -> list[Row]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     scns = scenarios(runs)
     jobs = []
@@ -283,29 +290,37 @@ def _f(x: float, nd: int = 3) -> str:
 
 GROUP_TITLES = {
     "null": "Null scenarios (true RR = 1): false-positive rate of the reported p",
-    "trend": "Symptoms falling by themselves, no true effect: supplement started once mid-series (step) or taken on and off (observational)",
+    "trend": "Symptoms falling by themselves, no true effect: "
+    "supplement started once mid-series (step) or taken on and off (observational)",
     "effect": "Effect scenarios (true RR 0.70 per 100 mg/day, dose 200 mg): 95% CI coverage",
-    "power": "Power: randomized on/off blocks, base 3/day, true RR 0.70 per 100 mg/day (p < 0.05 from the randomization test)",
+    "power": "Power: randomized on/off blocks, base 3/day, true RR 0.70 per 100 mg/day "
+    "(p < 0.05 from the randomization test)",
 }
 
 
 def table_rows(rows: list[Row], group: str) -> tuple[list[str], list[list[str]]]:
     if group == "null":
-        head = ["scenario", "runs fitted", "FPR (p < 0.05)", "± MCSE", "FPR (model p)", "effect reported", "quasi-Poisson", "bar"]
+        head = ["scenario", "runs fitted", "FPR (p < 0.05)", "± MCSE", "FPR (model p)", "effect reported"]
+        head += ["quasi-Poisson", "bar"]
         body = [
-            [r.scenario.name, str(r.fitted), _f(r.reject), _f(r.mcse), _f(r.reject_model), _f(r.reported), _f(r.quasi_poisson, 2), _bar(r)]
+            [r.scenario.name, str(r.fitted), _f(r.reject), _f(r.mcse), _f(r.reject_model), _f(r.reported)]
+            + [_f(r.quasi_poisson, 2), _bar(r)]
             for r in rows
         ]
     elif group == "trend":
-        head = ["scenario", "runs fitted", "benefit reported", "p < 0.05 and RR < 1", "any p < 0.05", "naive before/after benefit", "median RR", "bar"]
+        head = ["scenario", "runs fitted", "benefit reported", "p < 0.05 and RR < 1", "any p < 0.05"]
+        head += ["naive before/after benefit", "median RR", "bar"]
         body = [
-            [r.scenario.name, str(r.fitted), _f(r.reported_down), _f(r.reject_down), _f(r.reject), _f(r.naive_reject_down), _f(r.median_rr), _bar(r)]
+            [r.scenario.name, str(r.fitted), _f(r.reported_down), _f(r.reject_down), _f(r.reject)]
+            + [_f(r.naive_reject_down), _f(r.median_rr), _bar(r)]
             for r in rows
         ]
     else:
-        head = ["scenario", "runs fitted", "CI coverage", "median RR (truth)", "power (reported p)", "power (model p)", "bar"]
+        head = ["scenario", "runs fitted", "CI coverage", "median RR (truth)", "power (reported p)", "power (model p)"]
+        head += ["bar"]
         body = [
-            [r.scenario.name, str(r.fitted), _f(r.coverage), f"{_f(r.median_rr)} ({_f(math.exp(r.scenario.truth))})", _f(r.reject), _f(r.reject_model), _bar(r)]
+            [r.scenario.name, str(r.fitted), _f(r.coverage), f"{_f(r.median_rr)} ({_f(math.exp(r.scenario.truth))})"]
+            + [_f(r.reject), _f(r.reject_model), _bar(r)]
             for r in rows
         ]
     return head, body
@@ -318,7 +333,9 @@ def _bar(r: Row) -> str:
 
 
 def markdown(rows: list[Row], timing: dict | None, runs: int, seconds: float) -> str:
-    out = [f"Calibration run: {runs} runs per scenario, {seconds:.0f} s wall time, `python tests/bench/calibration.py`.", ""]
+    out = [f"Calibration run: {runs} runs per scenario, {seconds:.0f} s wall time, "]
+    out[0] += "`python tests/bench/calibration.py`."
+    out.append("")
     for g in ("null", "trend", "effect", "power"):
         sel = [r for r in rows if r.scenario.group == g]
         if not sel:
@@ -330,7 +347,8 @@ def markdown(rows: list[Row], timing: dict | None, runs: int, seconds: float) ->
     if timing:
         out.append(
             f"**Timing**: `daily_frame` + `analyze` (with lag scan) on {timing['days']} days "
-            f"({timing['events']:,} events, ~50/day): {timing['seconds']:.2f} s (bar < 2 s; best of 3; model {timing['model']})."
+            f"({timing['events']:,} events, ~50/day): {timing['seconds']:.2f} s "
+            f"(bar < 2 s; best of 3; model {timing['model']})."
         )
         out.append("")
     return "\n".join(out)
@@ -351,7 +369,9 @@ def print_tables(rows: list[Row], timing: dict | None) -> None:
             t.add_row(*b)
         con.print(t)
     if timing:
-        con.print(f"analysis of {timing['days']} days ({timing['events']:,} events): {timing['seconds']:.2f} s (bar < 2 s)")
+        con.print(
+            f"analysis of {timing['days']} days ({timing['events']:,} events): {timing['seconds']:.2f} s (bar < 2 s)"
+        )
 
 
 def update_docs(md: str, path: Path = DOCS) -> None:
