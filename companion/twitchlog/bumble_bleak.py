@@ -30,11 +30,13 @@ from bumble.core import UUID, BaseBumbleError, PhysicalTransport
 from bumble.core import AdvertisingData as AD
 from bumble.device import Advertisement, Connection, Device, Peer
 from bumble.gatt import Characteristic
-from bumble.hci import Address
+from bumble.hci import Address, HCI_ErrorCode
 from bumble.keys import JsonKeyStore
 from bumble.pairing import PairingConfig, PairingDelegate
 
 WANTED_MTU = 247  # 15 records per notification
+# How a peer that lost our bond answers an encryption request.
+_KEY_REJECTED = (HCI_ErrorCode.PIN_OR_KEY_MISSING_ERROR, HCI_ErrorCode.AUTHENTICATION_FAILURE_ERROR)
 _PROPERTY_NAMES = [
     (Characteristic.Properties.BROADCAST, "broadcast"),
     (Characteristic.Properties.READ, "read"),
@@ -209,7 +211,12 @@ class BumbleClient(BaseBleakClient):
         connection.on("disconnection", self._on_disconnection)
         try:
             if await self._host.bonded(str(self._target)):
-                await asyncio.wait_for(connection.encrypt(), self._timeout)
+                try:
+                    await asyncio.wait_for(connection.encrypt(), self._timeout)
+                except BaseBumbleError as e:
+                    if getattr(e, "error_code", None) in _KEY_REJECTED:
+                        raise BleakError(f"the device rejected our stored bond key: {_describe(e)}") from e
+                    raise BleakError(f"encryption did not complete (link lost?): {_describe(e)}") from e
             elif pair:
                 await self.pair()
             peer = Peer(connection)
@@ -219,7 +226,9 @@ class BumbleClient(BaseBleakClient):
         except BleakError:
             await self.disconnect()
             raise
-        except (BaseBumbleError, asyncio.TimeoutError, TimeoutError) as e:
+        except (BaseBumbleError, asyncio.TimeoutError, TimeoutError, asyncio.CancelledError) as e:
+            if isinstance(e, asyncio.CancelledError) and _we_are_cancelled():
+                raise
             await self.disconnect()
             raise BleakError(f"setting up the link to {self._target} failed: {_describe(e)}") from e
 
@@ -253,8 +262,9 @@ class BumbleClient(BaseBleakClient):
             return
         self._disconnected_callback = None  # only unsolicited drops are reported
         try:
-            await connection.disconnect()
-        except BaseBumbleError:
+            # Bounded: if the link died under us no Disconnection Complete comes.
+            await asyncio.wait_for(connection.disconnect(), 2.0)
+        except (BaseBumbleError, asyncio.TimeoutError):
             pass  # already gone
         self._connection = None
         self._peer = None
@@ -264,7 +274,9 @@ class BumbleClient(BaseBleakClient):
             raise BleakError("not connected")
         try:
             await asyncio.wait_for(self._connection.pair(), self._timeout)
-        except (BaseBumbleError, asyncio.TimeoutError, TimeoutError) as e:
+        except (BaseBumbleError, asyncio.TimeoutError, TimeoutError, asyncio.CancelledError) as e:
+            if isinstance(e, asyncio.CancelledError) and _we_are_cancelled():
+                raise
             raise BleakError(f"pairing with {self._target} failed: {_describe(e)}") from e
 
     async def unpair(self) -> None:
@@ -285,6 +297,10 @@ class BumbleClient(BaseBleakClient):
             return await asyncio.wait_for(operation, self._timeout)
         except (BaseBumbleError, asyncio.TimeoutError, TimeoutError) as e:
             raise BleakError(f"{what}: {_describe(e)}") from e
+        except asyncio.CancelledError as e:
+            if _we_are_cancelled():
+                raise
+            raise BleakError(f"{what}: the link dropped") from e  # Bumble aborts pending requests on disconnection
 
     async def read_gatt_char(self, characteristic: BleakGATTCharacteristic, *, use_cached: bool = False, **kwargs: Any) -> bytearray:
         peer = self._need_peer()
@@ -317,7 +333,15 @@ class BumbleClient(BaseBleakClient):
         await self._att(f"unsubscribing from {characteristic.uuid}", peer.unsubscribe(characteristic.obj, subscriber))
 
 
+def _we_are_cancelled() -> bool:
+    """True if the caller's task is being cancelled (as opposed to Bumble aborting a request)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 def _describe(error: BaseException) -> str:
     if isinstance(error, (asyncio.TimeoutError, TimeoutError)):
         return "timed out"
+    if isinstance(error, asyncio.CancelledError):
+        return "the link dropped"
     return str(error) or type(error).__name__

@@ -14,9 +14,8 @@ from .adapter import Adapter
 from .errors import UserError
 from .firmware import protocol as P
 from .store import Store
-from .sync import BATTERY_UUID, SETTINGS_UUID, find_device, read_device_info, read_status, require_twitchlog
+from .sync import BATTERY_UUID, PAIRING_HINT, SETTINGS_UUID, find_device, read_device_info, read_status, require_twitchlog
 
-PAIRING_HINT = "hold its button 6 s until the LED pulses fast (pairing mode), then try again"
 
 
 @asynccontextmanager
@@ -30,7 +29,7 @@ async def connected(adapter: Adapter, store: Store, address: str | None, *, pair
         await client.connect()
     except (BleakError, asyncio.TimeoutError) as e:
         if pair:
-            raise UserError(f"{target.address} did not pair ({e}): {PAIRING_HINT}") from None
+            raise UserError(f"{target.address} did not pair ({e}): hold its button 6 s until the LED pulses fast (pairing mode) and try again") from None
         raise UserError(f"could not connect to {target.address}: {e}") from None
     try:
         require_twitchlog(client, target.address)

@@ -35,48 +35,52 @@ def read_events_csv(path: Path) -> list[dict]:
         handle = path.open(newline="", encoding="utf-8-sig")
     except OSError as e:
         raise InputError(f"cannot read: {e.strerror}", source=str(path)) from None
+    try:
+        with handle:
+            return _parse(csv.DictReader(handle), path)
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8 text", source=str(path)) from None
+
+
+def _parse(reader: csv.DictReader, path: Path) -> list[dict]:
     rows = []
-    with handle:
-        reader = csv.DictReader(handle)
-        header = [h.strip().lower() for h in reader.fieldnames or []]
-        missing = [c for c in REQUIRED if c not in header]
-        if missing:
-            raise InputError(f"header must have columns {', '.join(REQUIRED)} (missing {', '.join(missing)})", source=str(path), line=1)
-        unknown = [h for h in header if h not in REQUIRED + OPTIONAL]
-        if unknown:
-            raise InputError(f"unknown column(s) {', '.join(unknown)}; allowed: {', '.join(REQUIRED + OPTIONAL)}", source=str(path), line=1)
-        reader.fieldnames = header
-        seen: dict[tuple, int] = {}
-        try:
-            for raw in reader:
-                line = reader.line_num
-                if None in raw:
-                    raise InputError("more fields than the header has", source=str(path), line=line)
-                values = {k: (v or "").strip() for k, v in raw.items()}
-                if not any(values.values()):
-                    continue
-                try:
-                    utc = parse_when(values["time"])
-                    kind = kind_code(values["kind"])
-                    severity = int(values["severity"]) if values.get("severity") else None
-                except ValueError:
-                    raise InputError(f"severity {values['severity']!r} is not a number 1-5", source=str(path), line=line) from None
-                except UserError as e:
-                    raise InputError(str(e), source=str(path), line=line) from None
-                if severity is not None and not 1 <= severity <= 5:
-                    raise InputError(f"severity {severity} is not 1-5", source=str(path), line=line)
-                # Identical rows stay distinct events (two twitches in one minute),
-                # and keep the same keys when the file is imported again.
-                occurrence = seen[(utc, kind)] = seen.get((utc, kind), 0) + 1
-                rows.append({
-                    "utc": utc, "kind": kind, "severity": severity,
-                    "note": values.get("note") or None, "body_site": values.get("body_site") or None,
-                    "import_key": f"csv:{utc}:{kind}:{occurrence}",
-                })
-        except csv.Error as e:
-            raise InputError(f"not valid CSV: {e}", source=str(path), line=reader.line_num) from None
-        except UnicodeDecodeError:
-            raise InputError("not UTF-8 text", source=str(path)) from None
+    header = [h.strip().lower() for h in reader.fieldnames or []]
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise InputError(f"header must have columns {', '.join(REQUIRED)} (missing {', '.join(missing)})", source=str(path), line=1)
+    unknown = [h for h in header if h not in REQUIRED + OPTIONAL]
+    if unknown:
+        raise InputError(f"unknown column(s) {', '.join(unknown)}; allowed: {', '.join(REQUIRED + OPTIONAL)}", source=str(path), line=1)
+    reader.fieldnames = header
+    seen: dict[tuple, int] = {}
+    try:
+        for raw in reader:
+            line = reader.line_num
+            if None in raw:
+                raise InputError("more fields than the header has", source=str(path), line=line)
+            values = {k: (v or "").strip() for k, v in raw.items()}
+            if not any(values.values()):
+                continue
+            try:
+                utc = parse_when(values["time"])
+                kind = kind_code(values["kind"])
+                severity = int(values["severity"]) if values.get("severity") else None
+            except ValueError:
+                raise InputError(f"severity {values['severity']!r} is not a number 1-5", source=str(path), line=line) from None
+            except UserError as e:
+                raise InputError(str(e), source=str(path), line=line) from None
+            if severity is not None and not 1 <= severity <= 5:
+                raise InputError(f"severity {severity} is not 1-5", source=str(path), line=line)
+            # Identical rows stay distinct events (two twitches in one minute),
+            # and keep the same keys when the file is imported again.
+            occurrence = seen[(utc, kind)] = seen.get((utc, kind), 0) + 1
+            rows.append({
+                "utc": utc, "kind": kind, "severity": severity,
+                "note": values.get("note") or None, "body_site": values.get("body_site") or None,
+                "import_key": f"csv:{utc}:{kind}:{occurrence}",
+            })
+    except csv.Error as e:
+        raise InputError(f"not valid CSV: {e}", source=str(path), line=reader.line_num) from None
     return rows
 
 

@@ -237,8 +237,8 @@ class Store:
         with self.transaction() as db:
             before = db.total_changes
             db.executemany(
-                "INSERT OR IGNORE INTO events (device_id, seq, kind, device_time, boot_id, arg, time_quality, source, added_utc)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, 'device', ?)",
+                "INSERT INTO events (device_id, seq, kind, device_time, boot_id, arg, time_quality, source, added_utc)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, 'device', ?) ON CONFLICT (device_id, seq) DO NOTHING",
                 rows,
             )
             return db.total_changes - before
@@ -289,7 +289,8 @@ class Store:
         if not 1 <= kind <= P.KIND_SYMPTOM_MAX:
             raise UserError(f"kind {kind} is not a symptom kind (1..{P.KIND_SYMPTOM_MAX})")
         cur = self.db.execute(
-            "INSERT OR IGNORE INTO events (kind, utc, time_quality, source, import_key, added_utc) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO events (kind, utc, time_quality, source, import_key, added_utc) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (import_key) DO NOTHING",
             (kind, int(utc), clock.TIME_ANCHORED, source, import_key, _now()),
         )
         if cur.rowcount == 0:

@@ -48,6 +48,7 @@ DIS_UUIDS = {
 }
 GAP_NAME_UUID = sig_uuid(0x2A00)
 
+PAIRING_HINT = "hold its button 6 s until the LED pulses fast (pairing mode), then run `twitchlog pair`"
 SETTLE_S = 1.5  # listening on after the first unknown device shows up
 BATCH = 512  # records per database transaction
 IDLE_TIMEOUT = 10.0  # seconds without a notification before the link is presumed dead
@@ -75,8 +76,12 @@ class SyncResult:
 
 
 def _is_security_refusal(error: BaseException) -> bool:
+    # Bumble backend: ATT 0x05/0x0F names and our re-encryption message;
+    # BlueZ/WinRT/CoreBluetooth word theirs "Not permitted"/"authentication".
     text = str(error).lower()
-    return any(word in text for word in ("authentication", "encryption", "not permitted", "insufficient", "pairing", "key"))
+    words = ("insufficient_authentication", "insufficient_encryption", "insufficient authentication",
+             "insufficient encryption", "rejected our stored bond", "not permitted", "authentication failed")
+    return any(word in text for word in words)
 
 
 async def read_device_info(client: BleakClient) -> dict[str, str]:
@@ -100,9 +105,7 @@ async def read_status(client: BleakClient, address: str) -> dict[str, Any]:
         raw = await client.read_gatt_char(STATUS_UUID)
     except BleakError as e:
         if _is_security_refusal(e):
-            raise UserError(
-                f"{address} refused us: no bond. Hold its button 6 s (pairing mode), then run `twitchlog pair {address}`"
-            ) from None
+            raise UserError(f"{address} refused us: we have no bond with it; {PAIRING_HINT}") from None
         raise LinkLost(str(e)) from e
     try:
         return P.unpack_status(bytes(raw))
@@ -317,9 +320,10 @@ async def sync(
     target = await find_device(adapter, address, store, scan_timeout)
     device_id = store.device_id(target.address, target.name)
     last_error = ""
+    stalled = 0  # attempts in a row that saved nothing: only those back off
     for attempt in range(1, attempts + 1):
         if attempt > 1:
-            await asyncio.sleep(min(0.25 * 2 ** (attempt - 2), 4.0))
+            await asyncio.sleep(min(0.25 * 2 ** (stalled - 1), 4.0) if stalled else 0.05)
             try:  # still there?  (its window may have closed meanwhile)
                 target = await find_device(adapter, target.address, store, scan_timeout)
             except UserError as e:
@@ -327,10 +331,13 @@ async def sync(
                 raise UserError(f"{e} (the link dropped: {last_error}; records up to seq {saved} are saved)") from None
         link = Link()
         client = adapter.client(target, timeout=connect_timeout, disconnected_callback=link.drop)
+        saved_before = store.last_seq(device_id)
         try:
             try:
                 await client.connect()
             except (BleakError, asyncio.TimeoutError) as e:
+                if _is_security_refusal(e):
+                    raise UserError(f"{target.address} no longer accepts our bond (factory reset?): {PAIRING_HINT}") from None
                 raise LinkLost(f"could not connect: {e}") from e
             result = await sync_session(client, store, device_id, target.address, link, now=now, progress=progress)
             result.attempts = attempt
@@ -338,6 +345,7 @@ async def sync(
             return result
         except LinkLost as e:
             last_error = str(e)
+            stalled = 0 if store.last_seq(device_id) > saved_before else stalled + 1
         finally:
             try:
                 await client.disconnect()

@@ -54,6 +54,14 @@ class VirtualController(Controller):
         return super().on_hci_reset_command(command)
 
 
+    def lose_links(self) -> None:
+        """The radio link fails (out of range): both hosts see a supervision timeout."""
+        reason = hci.HCI_ErrorCode.CONNECTION_TIMEOUT_ERROR
+        for connection in list(self.le_connections.values()):
+            connection.send_ll_control_pdu(ll.TerminateInd(reason))
+            self.on_le_disconnected(connection, reason)
+
+
 async def serve_link(transport_specs: list[str], ready: Any = None) -> None:
     """`twitchlog virtual-link`: one simulated radio link, a controller per HCI transport, until cancelled."""
     link = LocalLink()

@@ -270,6 +270,10 @@ class VirtualDevice:
                 self._reboot_requested = False
                 self.hw.reset(HARD_RESET)
                 return
+            if self.hw.power_lost:  # the battery was pulled while asleep
+                self.emit({"event": "powercut"})
+                self.hw.power_on()
+                return
             await self._wake_signal.wait()
 
     async def _boot_once(self) -> tuple[str, Any]:

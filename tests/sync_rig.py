@@ -1,0 +1,87 @@
+"""The companion's real sync path (bleak API -> Bumble backend) against the virtual device on one LocalLink."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bumble.link import LocalLink
+
+from twitchlog import devicectl
+from twitchlog import sync as sync_mod
+from twitchlog.adapter import Adapter
+from twitchlog.bumble_bleak import BumbleHost
+from twitchlog.firmware import protocol as P
+from twitchlog.firmware.clock import UNIX_AT_2000
+from twitchlog.store import Store
+from twitchlog.virtual import SimClock, VirtualDevice
+from twitchlog.virtual.controller import VirtualController
+
+T0 = 847_000_000  # simulated true time, seconds since 2000 (Nov 2026)
+
+
+@dataclass
+class Rig:
+    link: LocalLink
+    clock: SimClock
+    device: VirtualDevice
+    radio: VirtualController  # the companion's controller
+    adapter: Adapter
+    store: Store
+
+    def now(self) -> float:
+        """The companion's wall clock: true simulated time, as Unix seconds."""
+        return self.clock.now() + UNIX_AT_2000
+
+    async def window(self, pairing: bool = False) -> None:
+        """Hold the button into the sync window (or pairing mode) and wait until it advertises."""
+        mark = self.device.mark()
+        await self.device.hold(6.5 if pairing else 2.0)
+        await self.device.wait_for("pairing" if pairing else "advertising", since=mark)
+
+    async def pair(self) -> dict:
+        await self.window(pairing=True)
+        return await devicectl.pair(self.adapter, self.store, scan_timeout=2)
+
+    async def sync(self, **kwargs) -> sync_mod.SyncResult:
+        kwargs.setdefault("scan_timeout", 2)
+        return await sync_mod.sync(self.adapter, self.store, now=self.now, **kwargs)
+
+    async def press(self, kind: str = "click") -> dict:
+        """A press from deep sleep; returns the device's `recorded` event (its `time` is the true time)."""
+        mark = self.device.mark()
+        await getattr(self.device, kind)()
+        recorded = await self.device.wait_for("recorded", since=mark)
+        await self.device.advance(30)  # past the event window
+        await self.device.wait_asleep()
+        return recorded
+
+    def stored(self) -> list[tuple]:
+        """(seq, time, arg, boot, kind) of every record in the database, in seq order."""
+        return [tuple(r) for r in self.store.db.execute("SELECT seq, device_time, arg, boot_id, kind FROM events WHERE seq IS NOT NULL ORDER BY seq")]
+
+    async def close(self) -> None:
+        await self.adapter.__aexit__(None, None, None)
+        await self.device.stop()
+        self.store.close()
+        assert self.device.crashes == [] and self.device.irq_errors == []
+
+
+async def make_rig(tmp_path: Path, *, speed: float = 20, preload: int = 0, unique_id: bytes = b"\x0a\x0b\x0c\x0d\x0e\x0f") -> Rig:
+    from ble_central import preload_log
+
+    link = LocalLink()
+    clock = SimClock(T0, speed=speed)
+    device = VirtualDevice.on_link(link, clock=clock, unique_id=unique_id)
+    if preload:
+        preload_log(device, preload)
+    await device.start()
+    await device.advance(1)
+    await device.wait_asleep()
+    radio = VirtualController("companion", link=link)
+    adapter = await Adapter.on_host(BumbleHost(radio, radio, tmp_path / "keys.json")).__aenter__()
+    return Rig(link, clock, device, radio, adapter, Store(tmp_path / "twitchlog.db"))
+
+
+def symptom_kinds() -> dict[str, int]:
+    return {"click": P.KIND_TWITCH, "double": P.KIND_CRAMP}
