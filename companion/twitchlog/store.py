@@ -90,6 +90,41 @@ MIGRATIONS: list[str] = [
         FROM events WHERE kind = %d;
     """
     % (clock.UNIX_AT_2000, P.KIND_ANCHOR),
+    # 2: magnesium intake (supplements and diet kept apart), saved products, import runs
+    """
+    CREATE TABLE intake_products (
+        id             INTEGER PRIMARY KEY,
+        name           TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        form           TEXT,
+        mg_per_serving REAL NOT NULL CHECK (mg_per_serving > 0),  -- elemental
+        estimated      INTEGER NOT NULL DEFAULT 0 CHECK (estimated IN (0, 1)),
+        added_utc      INTEGER NOT NULL
+    );
+    CREATE TABLE intake (
+        id           INTEGER PRIMARY KEY,
+        utc          INTEGER NOT NULL,
+        source       TEXT NOT NULL CHECK (source IN ('supplement', 'diet')),
+        elemental_mg REAL NOT NULL CHECK (elemental_mg >= 0),
+        form         TEXT,
+        compound_mg  REAL,             -- the weight as given, when it was compound weight
+        estimated    INTEGER NOT NULL DEFAULT 0 CHECK (estimated IN (0, 1)),  -- from the % table
+        product_id   INTEGER REFERENCES intake_products(id),
+        servings     REAL,
+        note         TEXT,
+        origin       TEXT NOT NULL CHECK (origin IN ('manual', 'cronometer', 'apple-health', 'csv')),
+        import_key   TEXT UNIQUE,      -- idempotent imports
+        added_utc    INTEGER NOT NULL
+    );
+    CREATE INDEX intake_utc ON intake (utc);
+    CREATE TABLE intake_imports (
+        id        INTEGER PRIMARY KEY,
+        path      TEXT NOT NULL,
+        format    TEXT NOT NULL,
+        rows      INTEGER NOT NULL,
+        added     INTEGER NOT NULL,
+        utc       INTEGER NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
