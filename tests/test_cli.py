@@ -1,40 +1,89 @@
-"""The command line: help everywhere, and the current end-to-end demo."""
+"""The command line: help everywhere, one-line user errors, the events commands, and the core demo."""
 
 import io
+import json
 import subprocess
 import sys
 
+import click
 import pytest
+from click.testing import CliRunner
+
 from twitchlog import cli, core_demo
 
 
-def _subcommands():
-    parser = cli.build_parser()
-    actions = [a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"]
-    return parser, actions[0].choices
+def _walk(command, path=()):
+    yield path, command
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _walk(sub, path + (name,))
 
 
-def test_every_command_has_help_text():
-    parser, commands = _subcommands()
-    assert parser.description
-    assert commands, "no commands registered"
-    for name, sub in commands.items():
-        assert sub.description, f"`twitchlog {name}` has no description"
-        for action in sub._actions:
-            if action.dest != "help":
-                assert action.help, f"`twitchlog {name}` option {action.dest} has no help"
+def test_every_command_and_option_has_help_text():
+    commands = list(_walk(cli.main))
+    assert len(commands) >= 15
+    for path, command in commands:
+        name = " ".join(("twitchlog",) + path)
+        assert (command.help or "").strip(), f"`{name}` has no help text"
+        for param in command.params:
+            if isinstance(param, click.Option):
+                assert param.help, f"`{name}` option {param.name} has no help"
 
 
 def test_console_script_runs_and_shows_help():
     proc = subprocess.run([sys.executable, "-m", "twitchlog.cli", "--help"], capture_output=True, text=True)
-    assert proc.returncode == 0 and "demo" in proc.stdout
+    assert proc.returncode == 0
+    for command in ("scan", "pair", "sync", "events", "device", "virtual-device", "virtual-link"):
+        assert command in proc.stdout
 
 
-def test_bad_argument_is_one_clear_line(capsys):
-    with pytest.raises(SystemExit) as exc:
-        cli.main(["demo", "--weeks", "many"])
-    assert exc.value.code == 2
-    assert "invalid int value: 'many'" in capsys.readouterr().err
+def test_bad_argument_is_one_clear_line():
+    result = CliRunner().invoke(cli.main, ["demo", "--weeks", "many"])
+    assert result.exit_code == 2
+    assert "'many' is not a valid integer" in result.output
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--adapter", "bluez0", "scan"], "expected `os` or `bumble:<transport>`"),
+        (["events", "add", "sneeze"], "unknown symptom kind 'sneeze'"),
+        (["events", "add", "twitch", "--at", "yesterdayish"], "--at 'yesterdayish': expected e.g."),
+        (["events", "note", "41", "--note", "x"], "no symptom event with id 41"),
+        (["events", "gap", "2026-11-05", "2026-11-01"], "must end after it starts"),
+        (["--adapter", "bumble:tcp-client:127.0.0.1:1", "sync"], "cannot open the HCI transport"),
+        (["device", "settings", "--set", "colour=blue"], "expected KEY=VALUE"),
+    ],
+)
+def test_user_errors_are_one_line_without_traceback(tmp_path, args, message):
+    proc = subprocess.run(
+        [sys.executable, "-m", "twitchlog.cli", "--db", str(tmp_path / "t.db"), *args], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_events_add_note_list_gap_and_import(tmp_path):
+    db = ["--db", str(tmp_path / "t.db")]
+    runner = CliRunner()
+    assert runner.invoke(cli.main, [*db, "events", "add", "cramp", "--at", "2026-11-20 23:10", "--severity", "4", "--site", "left calf"]).exit_code == 0
+    assert runner.invoke(cli.main, [*db, "events", "note", "1", "--note", "woke me up"]).exit_code == 0
+    csv_file = tmp_path / "manual.csv"
+    csv_file.write_text("time,kind,severity,note\n2026-11-21 08:00,eyelid,1,\n")
+    result = runner.invoke(cli.main, [*db, "events", "import", str(csv_file)])
+    assert result.exit_code == 0 and "1 event(s) imported" in result.output
+    result = runner.invoke(cli.main, [*db, "events", "import", str(csv_file)])
+    assert "0 event(s) imported, 1 already present" in result.output
+    assert runner.invoke(cli.main, [*db, "events", "gap", "2026-11-10", "2026-11-12", "--note", "travel"]).exit_code == 0
+    listed = json.loads(runner.invoke(cli.main, [*db, "events", "list", "--json"]).output)
+    assert [(e["kind"], e["severity"], e["body_site"], e["note"], e["source"]) for e in listed] == [
+        ("cramp", 4, "left calf", "woke me up", "manual"),
+        ("eyelid", 1, None, None, "import"),
+    ]
+    only = json.loads(runner.invoke(cli.main, [*db, "events", "list", "--json", "--kind", "eyelid"]).output)
+    assert [e["kind"] for e in only] == ["eyelid"]
+    gaps = json.loads(runner.invoke(cli.main, [*db, "events", "gap", "--list", "--json"]).output)
+    assert [g["note"] for g in gaps] == ["travel"]
 
 
 def test_core_demo_places_every_recorded_event_and_survives_the_power_cut():

@@ -13,7 +13,7 @@ import click
 from rich.console import Console
 
 T = TypeVar("T")
-out = Console()
+out = Console(soft_wrap=True)  # messages stay one line; tables still fit the terminal
 err = Console(stderr=True)
 
 

@@ -1,0 +1,186 @@
+"""The everyday CLI, as a user runs it: `twitchlog virtual-link`, `virtual-device` and the companion in separate processes.
+
+Includes the companion killed with SIGKILL between receive and commit and
+between commit and acknowledge (tests/kill_during_sync.py), and `sync --watch`
+stopped with Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from test_virtual_device_cli import _free_ports
+
+HERE = Path(__file__).parent
+
+
+class Device:
+    """A virtual-device process: commands in, JSON events out (read on a thread)."""
+
+    def __init__(self, port: int, state: Path, speed: float):
+        self.p = subprocess.Popen(
+            [sys.executable, "-m", "twitchlog.cli", "virtual-device", "--transport", f"tcp-client:127.0.0.1:{port}", "--state", str(state), "--speed", str(speed)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+        self.events: list[dict] = []
+        self._lines: queue.Queue = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.p.stdout:
+            self._lines.put(json.loads(line))
+
+    def send(self, command: str) -> None:
+        self.p.stdin.write(command + "\n")
+        self.p.stdin.flush()
+        self.expect("done", command=command)
+
+    def expect(self, name: str, timeout: float = 60, since: int | None = None, **match) -> dict:
+        """The next matching event, or the first one at index >= since already seen."""
+        if since is not None:
+            for event in self.events[since:]:
+                if event["event"] == name and all(event.get(k) == v for k, v in match.items()):
+                    return event
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                event = self._lines.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            self.events.append(event)
+            if event["event"] == name and all(event.get(k) == v for k, v in match.items()):
+                return event
+        raise AssertionError(f"no {name} event; last: {self.events[-6:]}")
+
+    def recorded(self) -> list[dict]:
+        return [e for e in self.events if e["event"] == "recorded"]
+
+    def close(self) -> None:
+        if self.p.poll() is None:
+            try:
+                self.p.stdin.write("quit\n")
+                self.p.stdin.flush()
+                self.p.wait(20)
+            except (OSError, subprocess.TimeoutExpired):
+                self.p.kill()
+
+
+class Companion:
+    """Runs `twitchlog --db DB --adapter bumble:... ARGS` as a user would."""
+
+    def __init__(self, db: Path, port: int):
+        self.base = ["--db", str(db), "--adapter", f"bumble:tcp-client:127.0.0.1:{port}"]
+
+    def command(self, *args: str, via: list[str] | None = None) -> list[str]:
+        return [sys.executable, *(via or ["-m", "twitchlog.cli"]), *self.base, *args]
+
+    def __call__(self, *args: str, via: list[str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+        return subprocess.run(self.command(*args, via=via), capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def world(tmp_path):
+    """A simulated radio link, a device on it, and the companion CLI on it."""
+    p1, p2 = _free_ports(2)
+    link = subprocess.Popen([sys.executable, "-m", "twitchlog.cli", "virtual-link", f"tcp-server:_:{p1}", f"tcp-server:_:{p2}"], stderr=subprocess.PIPE, text=True)
+    assert "link up" in link.stderr.readline()
+    device = Device(p1, tmp_path / "device", speed=5)
+    device.expect("asleep")
+    yield device, Companion(tmp_path / "twitchlog.db", p2)
+    device.close()
+    link.kill()
+    link.wait()
+
+
+def press(device: Device, *gestures: str) -> None:
+    for gesture in gestures:
+        device.send(gesture)
+        device.send("advance 30")  # past the event window: asleep again
+
+
+def listed(companion) -> list[tuple]:
+    result = companion("events", "list", "--json")
+    assert result.returncode == 0, result.stderr
+    return [(e["seq"], e["kind"]) for e in json.loads(result.stdout)]
+
+
+def pressed(device: Device) -> list[tuple]:
+    return [(e["seq"], e["kind"]) for e in device.recorded()]
+
+
+def pair(device: Device, companion) -> None:
+    mark = len(device.events)
+    device.send("hold 6.5")
+    device.expect("pairing", since=mark)
+    result = companion("pair")
+    assert result.returncode == 0, result.stderr
+    assert "paired with twitchlog-" in result.stdout
+
+
+def test_pair_sync_list_then_a_second_sync_changes_nothing(world):
+    device, companion = world
+    press(device, "click", "double", "click")
+    pair(device, companion)
+    first = companion("sync", "--json")
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["new"] == 4  # three presses and the anchor of the time set
+    assert listed(companion) == pressed(device) and len(pressed(device)) == 3
+    assert [k for _, k in listed(companion)] == ["twitch", "cramp", "twitch"]
+    second = companion("sync", "--json")
+    assert second.returncode == 0, second.stderr
+    assert json.loads(second.stdout)["new"] == 1  # its own anchor only
+    assert listed(companion) == pressed(device)
+    info = companion("device", "info", "--json")
+    assert info.returncode == 0, info.stderr
+    status = json.loads(info.stdout)["status"]
+    assert status["count"] <= 1 and status["clock_state"] == 1  # acknowledged records were freed
+
+
+@pytest.mark.parametrize("moment", ["before-commit", "before-ack"])
+def test_companion_killed_mid_sync_loses_and_doubles_nothing(world, moment):
+    device, companion = world
+    press(device, "click", "double", "double", "click")
+    pair(device, companion)
+    killed = companion("sync", via=[str(HERE / "kill_during_sync.py"), moment])
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    stored = listed(companion)
+    if moment == "before-commit":
+        assert stored == []  # received, never committed
+    else:
+        assert stored == pressed(device)  # committed, never acknowledged
+    resumed = companion("sync", "--json")  # the next process resets the radio; the link to the dead one drops
+    assert resumed.returncode == 0, resumed.stderr
+    assert listed(companion) == pressed(device)
+    info = json.loads(companion("device", "info", "--json").stdout)
+    assert info["status"]["count"] <= 1
+
+
+def test_sync_watch_syncs_when_the_device_advertises_and_stops_on_ctrl_c(world):
+    device, companion = world
+    pair(device, companion)
+    mark = len(device.events)
+    device.send("advance 120")
+    device.expect("asleep", since=mark)
+    watcher = subprocess.Popen(companion.command("sync", "--watch"), stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        mark = len(device.events)
+        device.send("click")  # wakes it; the 20 s event window advertises
+        device.expect("disconnected", timeout=60, since=mark)  # the watcher connected, synced and left
+        deadline = time.monotonic() + 30
+        while listed(companion) != pressed(device) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert listed(companion) == pressed(device) and len(pressed(device)) == 1
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        out, err = watcher.communicate(timeout=30)
+    assert watcher.returncode == 0, err
+    assert "new record(s)" in err and "stopped" in err and "Traceback" not in err
