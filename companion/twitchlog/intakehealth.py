@@ -147,5 +147,7 @@ def _record(elem, path: Path, line: int, keys: Keys, parsed: Parsed) -> None:  #
                 break
     key = keys(app, attrs["startDate"], attrs.get("endDate", ""), attrs.get("creationDate", ""), attrs["value"], unit)
     source = "supplement" if supplement else "diet"
-    parsed.rows.append(row(int(start.timestamp()), source, mg, key, "apple-health", form=form, note=app or None))
+    food = next((v for k, v in metadata if k == "HKFoodType" and v), None)
+    note = ": ".join(t for t in (app, food) if t) or None
+    parsed.rows.append(row(int(start.timestamp()), source, mg, key, "apple-health", form=form, note=note))
     parsed.by_source[app or "(no sourceName)"] += 1
