@@ -231,6 +231,8 @@ def test_apple_health_import(store):
         ("supplement", 150, "citrate"),  # metadata says supplement
     ]
     assert got[0].utc == at("2026-11-20 08:00") and got[0].note == "Cronometer: Oats, Rolled, Dry"
+    # The chocolate's record repeated inside its food <Correlation> is not counted a second time.
+    assert intake.daily_intake(store, "2026-11-21", "2026-11-21")["diet_mg"].tolist() == [68.4]
     assert import_intake(store, HEALTH).added == 0 and count(store) == 5
 
 
@@ -270,6 +272,7 @@ BAD_VARIANTS = [
     (GENERIC, "2026-11-21 23:30", "yesterday-ish", 5, "time 'yesterday-ish'"),
     (GENERIC, ",supplement,Magnesium Citrate,yes", ",supplement,pidolate,yes", 3, "pidolate.*known forms"),
     (GENERIC, ",diet,", ",meal,", 4, "source 'meal'"),
+    (GENERIC, "2026-11-21 23:30", "today", 5, "time 'today': give a date and time"),
     (GENERIC, "bisglycinate,no", "bisglycinate,maybe", 5, "compound 'maybe'"),
     (GENERIC, "120,diet,,,", "120,diet,oxide,yes,", 4, "food amounts are elemental"),
     (GENERIC, "time,mg,source", "time,mg,source,colour", 1, "unknown column"),
@@ -278,7 +281,7 @@ BAD_VARIANTS = [
     (HEALTH, 'startDate="2026-11-21 00:15:00 +0100"', 'startDate="21.11.2026"', 48, "startDate '21.11.2026'"),
     (HEALTH, '  <MetadataEntry key="HKFoodType" value="Magnesium Glycinate"/>\n', "  <MetadataEntry\n", 44,
      "malformed XML"),
-    (HEALTH, "</HealthData>\n", "", 50, "malformed XML: no element found"),  # the parser's line: end of file
+    (HEALTH, "</HealthData>\n", "", 54, "malformed XML: no element found"),  # the parser's line: end of file
     (HEALTH, '<HealthData locale="en_DE">', "<Other>", 30, "not an Apple Health export"),
 ]
 

@@ -131,7 +131,7 @@ def _csv_rows(path: Path) -> Iterator[tuple[csv.DictReader, dict]]:
 
 def _number(text: str, what: str, path: Path, line: int) -> float:
     try:
-        value = float(text.replace(",", "")) if text else float("nan")
+        value = float(text) if text else float("nan")
     except ValueError:
         raise InputError(f"{what} {text!r} is not a number", source=str(path), line=line) from None
     if not value >= 0 or value == float("inf"):
@@ -219,6 +219,8 @@ def parse_generic_csv(path: Path) -> Parsed:
         line = reader.line_num
         if not any(values.values()):
             continue
+        if values["time"].lower() in ("now", "today", "yesterday"):  # would change on every import
+            raise InputError(f"time {values['time']!r}: give a date and time", source=str(path), line=line)
         try:
             utc = parse_when(values["time"])
             mg = intake.parse_amount(values["mg"])
