@@ -227,6 +227,7 @@ class Device:
         wake_first_ms = start if woke_by_button else None
         window_end = start
         connected_since = None
+        acked_at_connect = self.log.acked
         while True:
             self.board.feed()
             now = time.ticks_ms()
@@ -249,7 +250,14 @@ class Device:
                 if server.conns:
                     connected_since = connected_since if connected_since is not None else now
                 else:
+                    if connected_since is not None and self.log.acked != acked_at_connect and not server.pairing:
+                        # A central took the records, acknowledged them and left:
+                        # advertising on would only cost battery.
+                        window_end = now
+                        window_open = False
+                        say("synced", acked=self.log.acked)
                     connected_since = None
+                    acked_at_connect = self.log.acked
                     if window_open and not server.advertising:
                         server.advertise(True, pairing=server.pairing)  # a dropped link can come back
                         say("advertising", seconds=time.ticks_diff(window_end, now) // 1000)

@@ -360,7 +360,10 @@ DEFAULT_SETTINGS = {
     "click1": KIND_TWITCH,
     "click2": KIND_CRAMP,
     "click3": ACTION_UNDO,
-    "event_window_s": 20,
+    # 0: BLE stays off after a press.  An awake CPU is ~24 mA, so a 20 s
+    # window per event was 60% of the daily charge (hardware/POWER.md);
+    # `twitchlog device settings --set event_window_s=20` buys it back.
+    "event_window_s": 0,
     "sync_window_s": 120,
     "pair_window_s": 60,
 }
