@@ -257,7 +257,8 @@ def test_generic_csv_import(store):
     ]
     assert got[1].utc == at("2026-11-20 12:30")  # with its own offset
     assert result.warnings and "2026-11-20: 362 mg" in result.warnings[0]  # 200 + 162 supplemental
-    assert import_intake(store, GENERIC).added == 0
+    again = import_intake(store, GENERIC)
+    assert again.added == 0 and again.warnings == []  # nothing new: no warning repeated
 
 
 BAD_VARIANTS = [

@@ -298,23 +298,23 @@ def ul_warning(day: date, supplement_mg: float) -> str | None:
     )
 
 
-def insert_entries(store: Store, rows: Sequence[dict]) -> int:
+def insert_entries(store: Store, rows: Sequence[dict]) -> list[dict]:
     """Insert importer rows (keys of the intake table; `import_key` required) in the caller's transaction.
 
-    Rows whose import key is already stored are skipped; returns how many were new.
+    Rows whose import key is already stored are skipped; returns the rows that were new.
     """
     added = _now()
-    before = store.db.total_changes
-    store.db.executemany(
-        "INSERT INTO intake (utc, source, elemental_mg, form, compound_mg, estimated, note, origin, import_key,"
-        " added_utc) VALUES (:utc, :source, :elemental_mg, :form, :compound_mg, :estimated, :note, :origin,"
-        " :import_key, :added) ON CONFLICT (import_key) DO NOTHING",
-        [
-            {"form": None, "compound_mg": None, "estimated": 0, "note": None, **row, "added": added}
-            for row in rows
-        ],
-    )
-    return store.db.total_changes - before
+    new = []
+    for row in rows:
+        cur = store.db.execute(
+            "INSERT INTO intake (utc, source, elemental_mg, form, compound_mg, estimated, note, origin, import_key,"
+            " added_utc) VALUES (:utc, :source, :elemental_mg, :form, :compound_mg, :estimated, :note, :origin,"
+            " :import_key, :added) ON CONFLICT (import_key) DO NOTHING",
+            {"form": None, "compound_mg": None, "estimated": 0, "note": None, **row, "added": added},
+        )
+        if cur.rowcount:
+            new.append(row)
+    return new
 
 
 def entries(

@@ -275,12 +275,14 @@ def import_intake(store: Store, path: Path, fmt: str | None = None) -> ImportRes
     """Parse the whole file, then store it in one transaction.  Idempotent; all or nothing."""
     parsed = parse(Path(path), fmt)
     with store.transaction() as db:
-        added = intake.insert_entries(store, parsed.rows)
+        new = intake.insert_entries(store, parsed.rows)
+        added = len(new)
         db.execute(
             "INSERT INTO intake_imports (path, format, rows, added, utc) VALUES (?, ?, ?, ?, ?)",
             (str(Path(path).resolve()), parsed.format, len(parsed.rows), added, int(datetime.now().timestamp())),
         )
-    supp_days = {intake.local_date(r["utc"]) for r in parsed.rows if r["source"] == "supplement"}
+    # Warn for the days this import added supplement to (a re-import warns about nothing again).
+    supp_days = {intake.local_date(r["utc"]) for r in new if r["source"] == "supplement"}
     return ImportResult(
         path=str(path),
         format=parsed.format,
