@@ -61,9 +61,13 @@ def add(
         added = add_intake(
             store, mg, form=form, utc=utc, compound=compound, product=product, servings=servings, diet=diet, note=note
         )
-    what = f"{_mg(added.elemental_mg)} mg elemental magnesium" + (" (estimated from compound weight)" if added.estimated else "")
+    what = f"{_mg(added.elemental_mg)} mg elemental magnesium"
+    if added.estimated:
+        what += " (estimated from compound weight)"
     form_text = f" as {added.form}" if added.form else ""
-    out.print(f"added intake {added.entry_id}: {what}{form_text}, {added.source}, at {local(added.utc)}", highlight=False)
+    out.print(
+        f"added intake {added.entry_id}: {what}{form_text}, {added.source}, at {local(added.utc)}", highlight=False
+    )
     if added.source == "supplement":
         out.print(f"supplements that day: {_mg(added.day_supplement_mg)} mg", highlight=False)
     if added.warning:

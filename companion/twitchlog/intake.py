@@ -192,7 +192,7 @@ def add_product(store: Store, name: str, form: str | None, mg_per_serving: float
         raise UserError(f"--mg-per-serving must be above 0, not {mg_per_serving:g}")
     mg = elemental_from_compound(mg_per_serving, form) if compound else float(mg_per_serving)
     if mg > MAX_ENTRY_MG:
-        raise UserError(f"{mg:g} mg elemental per serving looks wrong (the most one entry may hold is {MAX_ENTRY_MG:g} mg)")
+        raise UserError(f"{mg:g} mg elemental per serving looks wrong (one entry holds at most {MAX_ENTRY_MG:g} mg)")
     if get_product(store, name, missing_ok=True) is not None:
         raise UserError(f"a product named {name!r} is already saved (see `twitchlog intake product list`)")
     store.db.execute(

@@ -206,7 +206,8 @@ def parse_generic_csv(path: Path) -> Parsed:
     missing = [c for c in CSV_REQUIRED if c not in header]
     if missing:
         raise InputError(
-            f"header must have columns {', '.join(CSV_REQUIRED)} (missing {', '.join(missing)})", source=str(path), line=1
+            f"header must have columns {', '.join(CSV_REQUIRED)} (missing {', '.join(missing)})",
+            source=str(path), line=1,
         )
     unknown = [h for h in header if h not in CSV_REQUIRED + CSV_OPTIONAL]
     if unknown:
@@ -237,7 +238,9 @@ def parse_generic_csv(path: Path) -> Parsed:
         extra: dict = {"form": intake.normal_form(form), "note": values.get("note") or None}
         if compound:
             if source == "diet":
-                raise InputError("compound weight is for supplements; food amounts are elemental", source=str(path), line=line)
+                raise InputError(
+                    "compound weight is for supplements; food amounts are elemental", source=str(path), line=line
+                )
             try:
                 elemental = intake.elemental_from_compound(mg, form)
             except UserError as e:
