@@ -171,6 +171,14 @@ def test_daily_intake_feeds_the_analysis_frame(store):
     assert daily["supp_mg"].tolist() == [200, 0] and daily["diet_mg"].isna().all()
 
 
+def test_daily_intake_of_an_empty_range(store):
+    frame = intake.daily_intake(store, "2026-11-01", "2026-11-03")
+    assert frame["supp_mg"].tolist() == [0, 0, 0] and frame["diet_mg"].isna().all()
+    assert not frame["supp_estimated"].any() and frame["supp_mg"].dtype == float
+    with pytest.raises(UserError, match="before the first"):
+        intake.daily_intake(store, "2026-11-03", "2026-11-01")
+
+
 def test_daily_intake_on_a_dst_day(store):
     intake.add_intake(store, 100, utc=at("2026-03-29 23:30"))  # a 23-hour day in Berlin
     intake.add_intake(store, 10, utc=at("2026-10-25 23:30"))  # a 25-hour day

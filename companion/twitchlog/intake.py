@@ -399,24 +399,22 @@ def daily_intake(store: Store, first_date: Any, last_date: Any, tz: tzinfo | Non
     if last < first:
         raise UserError(f"the last date {last} is before the first {first}")
     index = pd.date_range(pd.Timestamp(first), pd.Timestamp(last), freq="D", name="date")
-    supp = pd.Series(0.0, index=index)
-    diet = pd.Series(np.nan, index=index)
-    estimated = pd.Series(False, index=index)
     rows = store.db.execute(
         "SELECT utc, source, elemental_mg, estimated FROM intake WHERE utc >= ? AND utc < ?",
         (day_start(first, tz), day_start(last + timedelta(days=1), tz)),
     ).fetchall()
-    for utc, source, mg, est in rows:
-        day = pd.Timestamp(local_date(utc, tz))
-        if day not in supp.index:  # an instant DST or tz arithmetic put just outside
-            continue
-        if source == "supplement":
-            supp[day] += mg
-            if est:
-                estimated[day] = True
-        else:
-            diet[day] = mg if np.isnan(diet[day]) else diet[day] + mg
-    return pd.DataFrame({"supp_mg": supp, "diet_mg": diet, "supp_estimated": estimated})
+    df = pd.DataFrame([tuple(r) for r in rows], columns=["utc", "source", "mg", "estimated"])
+    df["day"] = pd.to_datetime([local_date(u, tz) for u in df["utc"]]) if len(df) else pd.to_datetime([])
+    supp = df[df["source"] == "supplement"].groupby("day")
+    diet = df[df["source"] == "diet"].groupby("day")["mg"].sum()
+    return pd.DataFrame(
+        {
+            "supp_mg": supp["mg"].sum().reindex(index, fill_value=0.0).astype(float),
+            "diet_mg": diet.reindex(index).astype(float),  # NaN: no diet data that day
+            "supp_estimated": supp["estimated"].max().reindex(index, fill_value=0).astype(bool),
+        },
+        index=index,
+    )
 
 
 def over_upper_level(store: Store, days: Iterable[date], tz: tzinfo | None = None) -> list[str]:
