@@ -167,6 +167,9 @@ def test_companion_killed_mid_sync_loses_and_doubles_nothing(world, moment):
 def test_sync_watch_syncs_when_the_device_advertises_and_stops_on_ctrl_c(world):
     device, companion = world
     pair(device, companion)
+    # BLE stays off after a press by default (battery); a watcher wants a window.
+    changed = companion("device", "settings", "--set", "event_window_s=20", "--json")
+    assert changed.returncode == 0 and json.loads(changed.stdout)["event_window_s"] == 20, changed.stderr
     mark = len(device.events)
     device.send("advance 120")
     device.expect("asleep", since=mark)

@@ -114,14 +114,26 @@ def heap_figures() -> list[tuple[str, str, str]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results.md", help="markdown file to write")
+    parser.add_argument("--quick", action="store_true", help="skip the analysis calibration (about 7 minutes on 2 cores)")
     args = parser.parse_args()
+    from calibration import main as calibration_main
+    from calibration import time_analysis
+    from companion_sync import companion_figures
+    from power_bench import power_figures
     from virtual_link import virtual_link_figures
 
+    timing = time_analysis()
     sections = [
         ("Flash", flash_figures()),
         ("BLE packing", notification_figures()),
         ("Firmware RAM", heap_figures()),
         ("Virtual device", virtual_link_figures()),
+        ("Companion", companion_figures()),
+        ("Power", power_figures()),
+        ("Analysis", [(
+            f"analyze() on {timing['days']:,} days ({timing['events']:,} events, 50/day)",
+            f"{timing['seconds']:.2f} s", f"bar < {timing['bar_seconds']:.0f} s; model {timing['model']}",
+        )]),
     ]
     table = Table(title="twitchlog benchmarks")
     for col in ("area", "measure", "figure", "note"):
@@ -134,6 +146,10 @@ def main() -> int:
     Console().print(table)
     args.out.write_text("\n".join(lines) + "\n")
     print(f"written to {args.out}")
+    if not args.quick:
+        calibration_out = args.out.with_name(args.out.stem + "-calibration.md")
+        calibration_main(["--runs", "1000", "--out", str(calibration_out), "--no-timing"])
+        print(f"calibration written to {calibration_out}")
     return 0
 
 
