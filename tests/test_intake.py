@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sqlite3
 import time
 import tracemalloc
 import xml.etree.ElementTree as ET
@@ -437,3 +438,19 @@ def test_every_intake_command_and_option_has_help():
         for param in cmd.params:
             if isinstance(param, click.Option):
                 assert param.help, f"{name} {param.name}"
+
+
+def test_a_version_1_database_is_upgraded_in_place(tmp_path):
+    from twitchlog.store import MIGRATIONS, SCHEMA_VERSION
+
+    path = tmp_path / "old.db"
+    con = sqlite3.connect(path)
+    con.executescript(MIGRATIONS[0] + "; PRAGMA user_version = 1;")
+    con.execute("INSERT INTO events (kind, utc, time_quality, source, added_utc) VALUES (1, 1763600000, 1, 'manual', 0)")
+    con.commit()
+    con.close()
+    with Store(path) as s:
+        assert s.schema_version == SCHEMA_VERSION >= 2
+        assert len(s.events()) == 1  # kept
+        intake.add_intake(s, 100, utc=1763600000)
+        assert count(s) == 1
