@@ -6,6 +6,8 @@ import json
 import math
 import re
 import sqlite3
+import subprocess
+import sys
 import time
 import tracemalloc
 import xml.etree.ElementTree as ET
@@ -75,6 +77,15 @@ def test_elemental_table_is_the_briefs_and_aliases_map_to_it():
         intake.elemental_from_compound(500, "pidolate")
     with pytest.raises(UserError, match="--compound needs a --form"):
         intake.elemental_from_compound(500, None)
+
+
+def test_one_upper_level_and_a_light_cli_import():
+    from twitchlog.sufficiency import UPPER_LEVEL_MG
+
+    assert intake.UPPER_LEVEL_MG == UPPER_LEVEL_MG == 350
+    probe = "import sys, twitchlog.cli_intake; print('pandas' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "False"  # registering the group must not slow `twitchlog --help`
 
 
 def test_amounts_parse_in_mg_or_g():

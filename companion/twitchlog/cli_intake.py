@@ -113,7 +113,7 @@ def list_intake(
 def _print_daily(frame, as_json: bool) -> None:  # noqa: ANN001
     import math
 
-    from .sufficiency import UPPER_LEVEL_MG
+    from .intake import UPPER_LEVEL_MG
 
     rows = [
         {

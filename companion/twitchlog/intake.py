@@ -25,17 +25,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from datetime import time as dtime
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from .errors import UserError
 from .store import Store
-from .sufficiency import UPPER_LEVEL_MG
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SOURCES = ("supplement", "diet")
 ORIGINS = ("manual", "cronometer", "apple-health", "csv")
+UPPER_LEVEL_MG = 350  # supplemental, adults, mg/day (IOM 1997; the same as sufficiency.UPPER_LEVEL_MG)
 MAX_ENTRY_MG = 5000.0  # elemental, one entry: above this it is a typo (or compound weight)
 
 # Elemental Mg, % by weight (BRIEF §9; NIH ODS, from the formulas).
@@ -373,6 +373,8 @@ def supplement_total(store: Store, day: date, tz: tzinfo | None = None) -> float
 
 
 def _as_date(value: Any) -> date:
+    import pandas as pd
+
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -395,6 +397,8 @@ def daily_intake(store: Store, first_date: Any, last_date: Any, tz: tzinfo | Non
     `tz` is a tzinfo (e.g. ``zoneinfo.ZoneInfo("Europe/Berlin")``); None
     means the system's local time, as the CLI shows it.
     """
+    import pandas as pd  # here, not at the top: `twitchlog --help` stays fast
+
     first, last = _as_date(first_date), _as_date(last_date)
     if last < first:
         raise UserError(f"the last date {last} is before the first {first}")
