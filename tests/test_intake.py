@@ -457,7 +457,9 @@ def test_a_version_1_database_is_upgraded_in_place(tmp_path):
     path = tmp_path / "old.db"
     con = sqlite3.connect(path)
     con.executescript(MIGRATIONS[0] + "; PRAGMA user_version = 1;")
-    con.execute("INSERT INTO events (kind, utc, time_quality, source, added_utc) VALUES (1, 1763600000, 1, 'manual', 0)")
+    con.execute(
+        "INSERT INTO events (kind, utc, time_quality, source, added_utc) VALUES (1, 1763600000, 1, 'manual', 0)"
+    )
     con.commit()
     con.close()
     with Store(path) as s:
