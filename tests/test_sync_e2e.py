@@ -14,7 +14,7 @@ from bumble.device import Device
 from bumble.gatt import Characteristic, Service
 from bumble.hci import Address
 
-from sync_rig import T0, make_rig
+from sync_rig import make_rig
 from twitchlog import bumble_bleak, devicectl
 from twitchlog import sync as sync_mod
 from twitchlog.errors import UserError

@@ -123,7 +123,7 @@ class BumbleScanner(BaseBleakScanner):
 
     async def start(self) -> None:
         self.seen_devices = {}
-        self._merged: dict[str, dict[str, Any]] = {}
+        self._merged = {}
         await self._host.power_on()
         self._host.device.on("advertisement", self._on_advertisement)
         await self._host.device.start_scanning(active=self._active, filter_duplicates=False)

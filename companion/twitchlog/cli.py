@@ -64,7 +64,7 @@ def scan(settings: Settings, timeout: float, as_json: bool) -> None:
     """List twitchlog devices that are advertising now."""
     from bleak import BleakScanner
 
-    from .sync import SERVICE_UUID
+    from .gattclient import SERVICE_UUID
 
     async def body() -> list[dict]:
         async with settings.adapter() as adapter:
@@ -255,9 +255,11 @@ def _register_hardware_commands() -> None:
 _register_hardware_commands()
 
 from .cli_events import events  # noqa: E402
+from .cli_intake import intake  # noqa: E402
 from .cli_virtual import demo, virtual_device, virtual_link  # noqa: E402
 
 main.add_command(events)
+main.add_command(intake)
 main.add_command(demo)
 main.add_command(virtual_device)
 main.add_command(virtual_link)

@@ -14,7 +14,7 @@ from .adapter import Adapter
 from .errors import UserError
 from .firmware import protocol as P
 from .store import Store
-from .sync import BATTERY_UUID, PAIRING_HINT, SETTINGS_UUID, find_device, read_device_info, read_status, require_twitchlog
+from .gattclient import BATTERY_UUID, PAIRING_HINT, SETTINGS_UUID, find_device, read_device_info, read_status, require_twitchlog
 
 
 
@@ -34,6 +34,8 @@ async def connected(adapter: Adapter, store: Store, address: str | None, *, pair
     try:
         require_twitchlog(client, target.address)
         yield client, target
+    except BleakError as e:
+        raise UserError(f"lost the link to {target.address}: {e}; try again within its window") from None
     finally:
         try:
             await client.disconnect()

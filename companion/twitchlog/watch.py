@@ -19,7 +19,8 @@ from bleak import BleakScanner
 from .adapter import Adapter
 from .errors import UserError
 from .store import Store
-from .sync import SERVICE_UUID, SyncResult, sync
+from .gattclient import SERVICE_UUID
+from .sync import SyncResult, sync
 
 Log = Callable[[str], None]
 
