@@ -34,14 +34,17 @@ _RATE = click.FloatRange(min=0)
     type=_RATE,
     default=power_mod.MEASURED_EVENT_WINDOW_S,
     show_default=True,
-    help="advertising window after each event (firmware setting event_window_s)",
+    help="seconds BLE advertises after each press (firmware setting event_window_s; 0 keeps BLE off, "
+    "20 lets `sync --watch` sync after every press)",
 )
 @click.option(
     "--sync-window-s",
     type=_RATE,
-    default=power_mod.MEASURED_SYNC_WINDOW_S,
+    default=power_mod.MEASURED_SYNC_ADVERTISING_S,
     show_default=True,
-    help="sync window after a hold (firmware setting sync_window_s)",
+    help="seconds the device advertises after a hold before your central connects (default: the virtual "
+    "device's measurement, an upper bound); the window closes when the central acknowledges and leaves, "
+    f"and the firmware gives up after sync_window_s={power_mod.FIRMWARE_SYNC_WINDOW_S} if none comes",
 )
 @click.option(
     "--adv-interval-ms",
@@ -88,7 +91,7 @@ def power_command(
         f"({100 * dominant.mah_per_day / total:.0f}%)."
     )
     if budget.months < GOAL_MONTHS:
-        console.print("Tuning and its effect: hardware/POWER.md (try --event-window-s, --sync-window-s, --sleep-ua).")
+        console.print("What reaches the goal: hardware/POWER.md (try --battery-mah, --sleep-ua, --event-window-s).")
 
 
 @click.command(

@@ -5,10 +5,16 @@ A charge budget per day, in mAh, split by what spends it:
 - deep sleep: the board's sleep current (chip + regulator + whatever else is
   on the board) plus the battery divider's leakage, for the hours asleep;
 - event windows: per button event, the awake time measured on the virtual
-  device (gesture decoding + the `event_window_s` advertising window) at the
-  CPU-awake current, plus the radio's average current while advertising;
-- sync windows: per daily sync, the same for the sync window, with the part
-  spent connected at the connection's radio duty;
+  device (gesture decoding and the durable append; BLE stays off with the
+  firmware default `event_window_s=0`) at the CPU-awake current, plus any
+  `event_window_s` advertising window at the CPU current and the radio's
+  average current while advertising;
+- sync windows: per daily sync, the hold until the window opens, the time
+  spent advertising until the central connects (`Usage.sync_window_s`), and
+  the time connected (at the connection's radio duty).  The firmware closes
+  the window when a central that acknowledged records (RACP delete)
+  disconnects, so nothing is spent after the sync; its `sync_window_s`
+  setting (120 s) only caps the wait for a central that never comes;
 - boot per wake: deep-sleep wake to the firmware's first line (an estimate:
   the virtual device cannot measure it, its clock holds while the host boots);
 - flash erase per append: one 4 KB sector erase per event (`make bench`).
@@ -41,15 +47,25 @@ from dataclasses import dataclass, field, replace
 from .errors import UserError
 
 # Measured by tests/bench/power_bench.py (measure_awake_times) on the virtual
-# device with the firmware defaults event_window_s=20, sync_window_s=120;
-# simulated device seconds from wake to deep sleep, identical on both boards
-# to 0.1 s.  tests/test_power.py re-measures and checks these stay equal.
-MEASURED_EVENT_AWAKE_S = 21.51  # a click from deep sleep, nobody connects
-MEASURED_EVENT_WINDOW_S = 20
-MEASURED_SYNC_AWAKE_S = 121.59  # hold 2 s, bonded central syncs 20 records, acks, leaves
-MEASURED_SYNC_WINDOW_S = 120
-MEASURED_SYNC_CONNECTED_S = 1.31  # of which connected (encrypt, set time, report, delete)
-MEASURED_PAIR_AWAKE_S = 66.74  # once per new central: hold 6.5 s, pair
+# device with the firmware defaults event_window_s=0, sync_window_s=120 (the
+# window closes at the acknowledged disconnect); simulated device seconds from
+# wake to deep sleep.  Five runs on the XIAO profile and four on the DevKit
+# (2026-11-22) agree to 0.1 s and the boards alike (event 0.42-0.45 s, sync
+# 12.09-12.18 s).  tests/test_power.py re-measures and checks these stay equal.
+MEASURED_EVENT_AWAKE_S = 0.43  # a click from deep sleep: 0.41 s double-click gap, append, sleep; no BLE
+MEASURED_EVENT_WINDOW_S = 0  # the event_window_s that figure was measured with
+MEASURED_SYNC_AWAKE_S = 12.11  # hold 2 s, bonded central syncs 20 records, acks, leaves: the window closes
+MEASURED_SYNC_HOLD_S = 1.56  # of which: wake until the hold gesture opens the window (long_press_ms 1.5 s)
+MEASURED_SYNC_ADVERTISING_S = 10.11  # of which: advertising until the central connected.  An upper
+# bound: the test central's connect takes ~0.5 real s on the virtual link (Bumble's controller
+# advertises on a real-time timer), 10 device s at speed 20; a real central that is already
+# scanning hears the device's 250 ms advertising within ~0.3 s.  The default of --sync-window-s.
+MEASURED_SYNC_CONNECTED_S = 0.43  # of which: connected (encrypt, set time, report, delete, disconnect);
+# also host time x 20.  On a real link each ATT round trip takes a 30 ms connection interval:
+# ~15 of them here (0.5 s), more if the central rediscovers services; each extra second
+# connected costs 0.007 mAh/day on the XIAO (24.4 + 1.57 mA).
+MEASURED_PAIR_AWAKE_S = 66.15  # once per new central: hold 6.5 s, pair, the 60 s pairing window runs out
+FIRMWARE_SYNC_WINDOW_S = 120  # firmware default sync_window_s: the longest the device waits for a central
 
 ADV_INTERVAL_MS = 250  # firmware/gattserver.py _ADV_INTERVAL_US
 ADV_DELAY_MEAN_MS = 5.0  # [BT-CORE] advDelay, uniform 0-10 ms
@@ -119,8 +135,10 @@ class Usage:
     syncs_per_day: float = 1
     battery_mah: float = 400
     board: str = "xiao-esp32c3"
-    event_window_s: float = MEASURED_EVENT_WINDOW_S
-    sync_window_s: float = MEASURED_SYNC_WINDOW_S
+    event_window_s: float = MEASURED_EVENT_WINDOW_S  # firmware setting event_window_s (default 0)
+    # Seconds the device advertises before the central connects; the firmware gives up
+    # after its sync_window_s setting (FIRMWARE_SYNC_WINDOW_S) if none does.
+    sync_window_s: float = MEASURED_SYNC_ADVERTISING_S
     adv_interval_ms: float = ADV_INTERVAL_MS
     divider_ohms: float | None = None  # R1 + R2; None: the board's (hardware/README.md)
     battery_v: float = 3.7  # LiPo nominal: the divider's leakage is V / (R1 + R2)
@@ -188,15 +206,16 @@ def budget(usage: Usage = Usage()) -> Budget:
     if usage.events_per_day < 0 or usage.syncs_per_day < 0 or usage.battery_mah <= 0:
         raise UserError("events and syncs per day must be >= 0 and the battery > 0 mAh")
     b = board_power(usage.board)
-    # Awake time = what the firmware does besides the window (measured) + the window.
+    # Awake time = what the firmware does besides the windows (measured) + the windows.
     event_awake = MEASURED_EVENT_AWAKE_S - MEASURED_EVENT_WINDOW_S + usage.event_window_s
-    sync_awake = MEASURED_SYNC_AWAKE_S - MEASURED_SYNC_WINDOW_S + usage.sync_window_s
+    connected = MEASURED_SYNC_CONNECTED_S
+    sync_rest = MEASURED_SYNC_AWAKE_S - MEASURED_SYNC_ADVERTISING_S - MEASURED_SYNC_CONNECTED_S  # hold + after
+    sync_awake = sync_rest + usage.sync_window_s + connected
     adv = advertising_ma(b, usage.adv_interval_ms)
     conn = connected_ma(b)
-    connected = min(MEASURED_SYNC_CONNECTED_S, usage.sync_window_s)
 
     per_event = _mah(b.awake_ma, event_awake) + _mah(adv, usage.event_window_s)
-    per_sync = _mah(b.awake_ma, sync_awake) + _mah(adv, usage.sync_window_s - connected) + _mah(conn, connected)
+    per_sync = _mah(b.awake_ma, sync_awake) + _mah(adv, usage.sync_window_s) + _mah(conn, connected)
     per_erase = _mah(b.erase_ma, b.erase_ms / 1000)
     wakes = usage.events_per_day + usage.syncs_per_day
     awake_s = usage.events_per_day * (event_awake + b.boot_s) + usage.syncs_per_day * (sync_awake + b.boot_s)
@@ -216,13 +235,13 @@ def budget(usage: Usage = Usage()) -> Budget:
             "event windows",
             usage.events_per_day * per_event,
             f"{usage.events_per_day:g} x ({event_awake:.2f} s at {b.awake_ma:g} mA"
-            f" + {usage.event_window_s:g} s advertising at {adv:.3f} mA)",
+            + (f" + {usage.event_window_s:g} s advertising at {adv:.3f} mA)" if usage.event_window_s else ", BLE off)"),
         ),
         Row(
             "sync windows",
             usage.syncs_per_day * per_sync,
             f"{usage.syncs_per_day:g} x ({sync_awake:.2f} s at {b.awake_ma:g} mA + radio: "
-            f"{usage.sync_window_s - connected:.1f} s advertising, {connected:.2f} s connected at {conn:.2f} mA)",
+            f"{usage.sync_window_s:g} s advertising, {connected:g} s connected at {conn:.2f} mA)",
         ),
         Row(
             "boot per wake",
