@@ -89,6 +89,7 @@ class Device:
         self.model = board.profile["board"]
         self.server = None
         self._led_task = None
+        self._led_finite = False
 
     # ------------------------------------------------------------ persistent state
     def _load_settings(self):
@@ -130,7 +131,12 @@ class Device:
     def led(self, pattern):
         if self._led_task is not None:
             self._led_task.cancel()
+        self._led_finite = pattern[2] > 0
         self._led_task = asyncio.create_task(self._blink(pattern))
+
+    def _confirming(self):
+        """A finite pattern (event, undo, error) is still showing: sleeping now would cut it off."""
+        return self._led_finite and self._led_task is not None and not self._led_task.done()
 
     async def _blink(self, pattern):
         on_ms, off_ms, repeats = pattern
@@ -264,7 +270,7 @@ class Device:
                     elif server.advertising and not window_open:
                         server.advertise(False)
             connected = connected_since is not None and time.ticks_diff(now, connected_since) < _CONNECTED_CAP_MS
-            if decoder.idle() and not window_open and not connected:
+            if decoder.idle() and not window_open and not connected and not self._confirming():
                 break
             try:
                 await asyncio.wait_for_ms(edge.wait(), _POLL_IDLE_MS if decoder.idle() else _POLL_ACTIVE_MS)

@@ -298,11 +298,18 @@ def test_press_scripts_make_the_right_records_at_the_right_times(board):
             assert device.state == "asleep"
             mark = device.mark()
             rtc_at_press = int(device.hw.rtc_seconds())
+            led_changes = device.hw.led_changes
             await getattr(device, gesture)()  # this press wakes the chip from deep sleep
             event = await device.wait_for("recorded", since=mark)
             assert event["kind"] == kind
             assert abs(event["device_time"] - rtc_at_press) <= 1
             expected.append((event["seq"], event["device_time"], protocol.ARG_AT_WAKE, protocol.KIND_TWITCH if kind == "twitch" else protocol.KIND_CRAMP))
+            asleep = await device.wait_for("asleep", since=mark)
+            # BLE stays off after a press (event_window_s 0), but the confirmation
+            # blinks (120 ms on, 180 ms off each) are shown in full before sleeping.
+            blinks = 1 if kind == "twitch" else 2
+            assert device.hw.led_changes - led_changes == 2 * blinks
+            assert asleep["awake_s"] >= 0.3 * blinks
             await device.advance(3600)
             await device.wait_asleep()
 
