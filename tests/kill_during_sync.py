@@ -2,8 +2,8 @@
 
 Usage: kill_during_sync.py before-commit|before-ack TWITCHLOG-ARGS...
 
-- before-commit: the first batch of records has arrived and is about to be
-  committed.
+- before-commit: the first batch of records has arrived and been written
+  inside its transaction; the process dies just before COMMIT.
 - before-ack: everything is committed; the RACP delete is about to be sent.
 """
 
@@ -29,8 +29,8 @@ def main() -> None:
         real_add = store.Store.add_records
 
         def add_records(self, device_id, records):
-            if records:
-                die()
+            if records:  # die inside the transaction, its rows written, just before COMMIT
+                self.db.set_trace_callback(lambda sql: die() if sql.strip().upper() == "COMMIT" else None)
             return real_add(self, device_id, records)
 
         store.Store.add_records = add_records

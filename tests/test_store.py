@@ -43,6 +43,31 @@ def test_new_database_is_private_wal_and_migrated(tmp_path):
         assert len(again.devices()) == 1
 
 
+def test_an_existing_readable_database_is_made_private(tmp_path):
+    path = tmp_path / "old.db"
+    sqlite3.connect(path).close()
+    os.chmod(path, 0o644)
+    Store(path).close()
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_bond_keys_are_private(tmp_path):
+    import asyncio
+
+    from twitchlog.bumble_bleak import BumbleHost
+    from twitchlog.virtual.controller import VirtualController
+
+    async def body():
+        radio = VirtualController("c")
+        host = BumbleHost(radio, radio, tmp_path / "keys" / "k.json")
+        await host.device.keystore.save({"x": {}})
+
+    asyncio.run(body())
+    for f in (tmp_path / "keys" / "k.json", tmp_path / "keys" / "k.json.address"):
+        assert stat.S_IMODE(os.stat(f).st_mode) == 0o600, f
+    assert stat.S_IMODE(os.stat(tmp_path / "keys").st_mode) == 0o700
+
+
 def test_newer_schema_and_garbage_files_are_refused_clearly(tmp_path):
     newer = tmp_path / "newer.db"
     con = sqlite3.connect(newer)
@@ -163,6 +188,7 @@ def test_csv_import_is_idempotent_and_keeps_identical_rows_apart(store, tmp_path
         ("time,kind\n2026-11-20 10:00,twitch\n2026-11-20 11:00,sneeze\n", 3, "unknown symptom kind 'sneeze'"),
         ("time,kind,severity\n2026-11-20 10:00,twitch,7\n", 2, "severity 7"),
         ("time,kind,severity\n2026-11-20 10:00,twitch,bad\n", 2, "not a number"),
+        ("time,kind\n2026-11-20 10:00,twitch\nyesterday,cramp\n", 3, "not a word relative to today"),
         ("time,kind\n2026-11-20 10:00,twitch,extra\n", 2, "more fields"),
     ],
 )

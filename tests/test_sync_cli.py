@@ -168,13 +168,18 @@ def test_sync_watch_syncs_when_the_device_advertises_and_stops_on_ctrl_c(world):
     device, companion = world
     pair(device, companion)
     # BLE stays off after a press by default (battery); a watcher wants a window.
-    changed = companion("device", "settings", "--set", "event_window_s=20", "--json")
-    assert changed.returncode == 0 and json.loads(changed.stdout)["event_window_s"] == 20, changed.stderr
+    changed = companion("device", "settings", "--set", "event_window_s=60", "--json")
+    assert changed.returncode == 0 and json.loads(changed.stdout)["event_window_s"] == 60, changed.stderr
     mark = len(device.events)
     device.send("advance 120")
     device.expect("asleep", since=mark)
     watcher = subprocess.Popen(companion.command("sync", "--watch"), stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    log: list[str] = []
+    threading.Thread(target=lambda: log.extend(iter(watcher.stderr.readline, "")), daemon=True).start()
     try:
+        deadline = time.monotonic() + 60
+        while not any("watching for" in line for line in log) and time.monotonic() < deadline:
+            time.sleep(0.1)  # the watcher is up and scanning before the press
         mark = len(device.events)
         device.send("click")  # wakes it; the 20 s event window advertises
         device.expect("disconnected", timeout=60, since=mark)  # the watcher connected, synced and left
@@ -184,6 +189,8 @@ def test_sync_watch_syncs_when_the_device_advertises_and_stops_on_ctrl_c(world):
         assert listed(companion) == pressed(device) and len(pressed(device)) == 1
     finally:
         watcher.send_signal(signal.SIGINT)
-        out, err = watcher.communicate(timeout=30)
+        watcher.wait(timeout=30)
+    time.sleep(0.5)  # the reader thread takes the last lines
+    err = "".join(log)
     assert watcher.returncode == 0, err
     assert "new record(s)" in err and "stopped" in err and "Traceback" not in err

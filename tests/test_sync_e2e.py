@@ -16,10 +16,13 @@ from bumble.hci import Address
 
 from sync_rig import make_rig
 from twitchlog import bumble_bleak, devicectl
+from twitchlog.gattclient import find_device
 from twitchlog import sync as sync_mod
 from twitchlog.errors import UserError
 from twitchlog.firmware import protocol as P
 from twitchlog.firmware.clock import UNIX_AT_2000
+from twitchlog.store import Store
+from twitchlog.virtual import VirtualDevice
 from twitchlog.virtual.controller import VirtualController
 
 
@@ -130,7 +133,7 @@ def test_link_dropped_at_twenty_points_of_a_2000_record_sync(tmp_path, monkeypat
                 rig.radio.lose_links()  # out of range: both sides see a supervision timeout
 
         monkeypatch.setattr(sync_mod._Session, "on_records", receive_then_maybe_lose_link)
-        result = await rig.sync(attempts=40)
+        result = await rig.sync(max_stalled=4)
         assert len(drops) >= 20 and drops[-1] >= 2000, drops
         assert result.attempts == len(drops) + 1
         stored = rig.stored()
@@ -148,17 +151,22 @@ def test_device_reboot_mid_sync_then_resume(tmp_path):
         before = rig.device.read_log()
         await rig.pair()
 
-        async def reboot_mid_transfer():
-            while rig.store.last_seq(1) < 500:
-                await asyncio.sleep(0.002)
-            rig.device.reboot()
+        commit = rig.store.add_records
+        rebooted = []
 
-        rebooter = asyncio.ensure_future(reboot_mid_transfer())
+        def commit_then_reboot_once(device_id, records):
+            added = commit(device_id, records)
+            if not rebooted:
+                rebooted.append(rig.store.last_seq(device_id))
+                rig.device.reboot()  # the EN button, right after the first committed batch
+            return added
+
+        rig.store.add_records = commit_then_reboot_once
         with pytest.raises(UserError, match="not advertising.*records up to seq"):
             await rig.sync()
-        assert rebooter.done()
+        rig.store.add_records = commit
         saved = rig.store.last_seq(1)
-        assert 500 <= saved < len(before)
+        assert 0 < saved < len(before)
         await rig.device.wait_asleep()
         pressed.append(await rig.press("click"))  # after the reboot: a new boot, clock unset
         await rig.window()
@@ -178,13 +186,15 @@ def test_device_reboot_mid_sync_then_resume(tmp_path):
 def test_missing_bond_is_one_clear_line(tmp_path):
     async def body():
         rig = await make_rig(tmp_path)
-        await rig.press("click")
+        pressed = await rig.press("click")
         await rig.window()  # the sync window, not pairing mode
         with pytest.raises(UserError) as exc:
             await rig.sync()
         assert "no bond" in str(exc.value) and "pairing mode" in str(exc.value) and "\n" not in str(exc.value)
-        assert rig.store.events() == []
-        assert len(rig.device.read_log() if rig.device.state == "asleep" else []) in (0, 1, 2)
+        assert rig.store.events() == [] and rig.store.devices() == []  # not registered as ours
+        await rig.device.advance(200)
+        await rig.device.wait_asleep()
+        assert [r[0] for r in rig.device.read_log()] == [pressed["seq"]]  # nothing deleted, nothing anchored
         await rig.close()
 
     run(body())
@@ -200,7 +210,7 @@ def test_device_out_of_range_is_one_clear_line(tmp_path):
             await rig.sync()
         assert "\n" not in str(exc.value)
         with pytest.raises(UserError, match="is not advertising: out of range"):
-            await rig.sync(address=str(rig.device.address))
+            await rig.sync(target=str(rig.device.address))
         await rig.close()
 
     run(body())
@@ -215,7 +225,7 @@ def test_wrong_device_is_one_clear_line(tmp_path):
         await other.power_on()
         await other.start_advertising(auto_restart=True)
         with pytest.raises(UserError, match="D0:11:22:33:44:55 is not a twitchlog device") as exc:
-            await rig.sync(address="D0:11:22:33:44:55")
+            await rig.sync(target="D0:11:22:33:44:55")
         assert "\n" not in str(exc.value)
         with pytest.raises(UserError, match="not a twitchlog device"):
             await devicectl.pair(rig.adapter, rig.store, "D0:11:22:33:44:55", scan_timeout=2)
@@ -241,6 +251,85 @@ def test_second_sync_changes_nothing_and_settings_round_trip(tmp_path):
         assert (changed["event_window_s"], changed["click1"]) == (5, P.KIND_EYELID)
         with pytest.raises(UserError, match="settings not changed: event_window_s"):
             await devicectl.settings(rig.adapter, rig.store, None, {"event_window_s": 5000}, scan_timeout=2)
+        await rig.close()
+
+    run(body())
+
+
+def test_a_fresh_database_syncs_a_device_that_acknowledged_into_another(tmp_path):
+    """The device's log starts above seq 1 (acknowledged records reclaimed): no endless "hole"."""
+    async def body():
+        rig = await make_rig(tmp_path)
+        for kind in ("click", "double"):
+            await rig.press(kind)
+        await rig.pair()
+        await rig.sync()  # acknowledges 1..3
+        pressed = [await rig.press("click")]
+        rig.store.close()
+        rig.store = Store(tmp_path / "new-computer.db")
+        await rig.window()
+        result = await rig.sync()
+        assert [e.seq for e in rig.store.events()] == [p["seq"] for p in pressed]
+        assert result.acked_seq == pressed[0]["seq"] + 1  # and the new anchor
+        await rig.close()
+
+    run(body())
+
+
+def test_a_hole_the_device_confirms_is_stepped_over_and_never_committed_blindly(tmp_path):
+    """Seqs skipped by the firmware after a failed write: the device says the range is empty."""
+    async def body():
+        rig = await make_rig(tmp_path, preload=20)
+        # Damage one record in flash: its CRC fails, the reader skips it.
+        image = rig.device.hw.image
+        from twitchlog.flash import LfsFS, mount
+        fs = LfsFS(mount(image), image)
+        f = fs.open("log/00000000", "r+b")  # the first segment
+        f.seek(6 * P.RECORD_SIZE + 3)  # the 7th record
+        f.write(b"\xff\xff")
+        f.close()
+        valid = [r[0] for r in rig.device.read_log()]
+        assert valid == [1, 2, 3, 4, 5, 6] + list(range(8, 21))
+        await rig.pair()
+        await rig.sync()
+        seqs = [r[0] for r in rig.stored()]
+        assert seqs[:19] == valid and 7 not in seqs
+        await rig.close()
+
+    run(body())
+
+
+def test_an_erased_device_at_a_known_address_is_never_acknowledged_blindly(tmp_path):
+    async def body():
+        rig = await make_rig(tmp_path)
+        for _ in range(5):
+            await rig.press("click")
+        await rig.pair()
+        await rig.sync()  # the database now holds seqs 1..6
+        await rig.device.stop()
+        # Same address, fresh flash (erased and redeployed): three new presses.
+        rig.device = VirtualDevice.on_link(rig.link, clock=rig.clock, unique_id=b"\x0a\x0b\x0c\x0d\x0e\x0f")
+        await rig.device.start()
+        await rig.device.advance(1)
+        await rig.device.wait_asleep()
+        fresh = [await rig.press("click") for _ in range(3)]
+        await rig.window(pairing=True)
+        with pytest.raises(UserError, match="no longer accepts our bond"):  # its keys went with the flash
+            await rig.sync()
+        # Bonded again outside `twitchlog pair` (say, by the OS's Bluetooth settings):
+        target = await find_device(rig.adapter, None, rig.store, 2)
+        await rig.adapter.client(target).unpair()
+        client = rig.adapter.client(target, pair=True)
+        await client.connect()
+        await client.disconnect()
+        with pytest.raises(UserError, match="erased or replaced. Nothing was deleted"):
+            await rig.sync()
+        await devicectl.pair(rig.adapter, rig.store, scan_timeout=2)  # starts a new log for it
+        await rig.sync()
+        new_id = rig.store.known_device(str(rig.device.address))
+        got = [e.seq for e in rig.store.events() if e.device_id == new_id]
+        assert got == [p["seq"] for p in fresh]
+        assert len(rig.store.devices()) == 2  # the old log is kept under the retired row
         await rig.close()
 
     run(body())

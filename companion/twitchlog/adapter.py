@@ -10,6 +10,7 @@ Sync code gets BleakClient/BleakScanner objects from here and never knows which.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -58,9 +59,12 @@ class Adapter:
             self.host = BumbleHost(self._transport.source, self._transport.sink, self.keys_path)
         if self.host is not None:
             try:
-                await self.host.power_on()
+                # Bumble waits for the HCI Reset answer without a timeout.
+                await asyncio.wait_for(self.host.power_on(), 10)
             except Exception as e:
-                raise UserError(f"--adapter {self.spec}: the controller did not start: {e}") from None
+                await self.__aexit__(None, None, None)
+                reason = "it did not answer" if isinstance(e, asyncio.TimeoutError) else str(e)
+                raise UserError(f"--adapter {self.spec}: the controller did not start: {reason}") from None
         return self
 
     async def __aexit__(self, *exc: object) -> None:

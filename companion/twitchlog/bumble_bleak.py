@@ -60,6 +60,14 @@ def _random_static_address() -> str:
     return ":".join("%02X" % b for b in raw)
 
 
+class _PrivateKeyStore(JsonKeyStore):
+    """Bumble's JSON key store, readable by the owner only (it holds long-term keys)."""
+
+    async def save(self, db: dict[str, dict[str, dict[str, Any]]]) -> None:
+        await super().save(db)
+        os.chmod(self.filename, 0o600)
+
+
 class BumbleHost:
     """The companion's own BLE host: one Bumble Device on an HCI transport.
 
@@ -69,13 +77,15 @@ class BumbleHost:
 
     def __init__(self, hci_source: Any, hci_sink: Any, keys_path: Path | str):
         keys_path = Path(keys_path)
-        keys_path.parent.mkdir(parents=True, exist_ok=True)
+        keys_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         address_file = keys_path.with_name(keys_path.name + ".address")
         if not address_file.exists():
-            address_file.write_text(_random_static_address() + "\n")
+            fd = os.open(address_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(_random_static_address() + "\n")
         self.address = address_file.read_text().strip()
         self.device = Device.with_hci("twitchlog", Address(self.address), hci_source, hci_sink)
-        self.device.keystore = JsonKeyStore(self.address, str(keys_path))
+        self.device.keystore = _PrivateKeyStore(self.address, str(keys_path))
         self.device.pairing_config_factory = lambda connection: PairingConfig(
             sc=True,
             mitm=False,
@@ -135,7 +145,7 @@ class BumbleScanner(BaseBleakScanner):
     def _on_advertisement(self, advertisement: Advertisement) -> None:
         # Like the OS stacks, merge the advertisement with its scan response
         # (our name only fits in the scan response).
-        address = str(advertisement.address)
+        address = advertisement.address.to_string(with_type_qualifier=False)  # the Address keeps the type
         data = advertisement.data
         merged = self._merged.setdefault(address, {"name": None, "uuids": [], "manufacturer": {}})
         for kind in (
@@ -183,6 +193,7 @@ class BumbleClient(BaseBleakClient):
         self._connection: Connection | None = None
         self._peer: Peer | None = None
         self._subscribers: dict[int, Any] = {}
+        self._closing = False
 
     @property
     def name(self) -> str:
@@ -199,6 +210,7 @@ class BumbleClient(BaseBleakClient):
     async def connect(self, pair: bool, **kwargs: Any) -> None:
         await self._host.power_on()
         device = self._host.device
+        self._closing = False
         try:
             # Bumble's own timeout does not cover finding a bonded peer by its
             # identity address (a scan with no end), so bound the whole call.
@@ -253,14 +265,14 @@ class BumbleClient(BaseBleakClient):
         self._connection = None
         self._peer = None
         self._subscribers.clear()
-        if self._disconnected_callback is not None:
-            self._disconnected_callback()
+        if self._disconnected_callback is not None and not self._closing:
+            self._disconnected_callback()  # only unsolicited drops are reported
 
     async def disconnect(self) -> None:
         connection = self._connection
         if connection is None:
             return
-        self._disconnected_callback = None  # only unsolicited drops are reported
+        self._closing = True
         try:
             # Bounded: if the link died under us no Disconnection Complete comes.
             await asyncio.wait_for(connection.disconnect(), 2.0)

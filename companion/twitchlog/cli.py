@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from bleak.exc import BleakError
 from rich.table import Table
 
 from . import __version__
@@ -26,6 +27,11 @@ class TwitchlogGroup(click.Group):
         except UserError as e:
             err.print(f"[bold red]twitchlog:[/] {e}", highlight=False, markup=True, soft_wrap=True)
             ctx.exit(e.exit_code)
+        except (BleakError, OSError) as e:
+            # The OS Bluetooth stack is missing, off or refused us (bleak raises
+            # BleakError, or OSError when BlueZ's D-Bus socket is absent).
+            err.print(f"[bold red]twitchlog:[/] Bluetooth: {e or type(e).__name__} (is Bluetooth on? without an OS stack use --adapter bumble:usb:0)", highlight=False, soft_wrap=True)
+            ctx.exit(1)
         except KeyboardInterrupt:
             err.print("twitchlog: interrupted")
             ctx.exit(130)
@@ -149,6 +155,9 @@ def sync(settings: Settings, address: str | None, watch: bool, timeout: float, a
 
         if watch:
             from .watch import watch as watch_loop
+
+            if address or as_json:
+                raise UserError("--watch syncs every paired device and prints a log: it takes no ADDRESS or --json")
 
             def log(line: str) -> None:
                 progress.console.log(line)

@@ -32,11 +32,12 @@ def list_events(settings: Settings, since: str | None, until: str | None, kinds:
     with settings.store() as store:
         found = store.events(
             since=parse_when(since, what="--since") if since else None,
-            until=parse_when(until, what="--until") if until else None,
+            until=parse_when(until, what="--until", end_of_day=True) if until else None,
             kinds=[kind_code(k) for k in kinds],
         )
     if limit:
-        found = found[-limit:]
+        placed = [e for e in found if e.utc is not None]
+        found = placed[-limit:]  # the newest N with a known time
     if as_json:
         return print_json([{**e.to_dict(), "kind": kind_name(e.kind), "time": iso_utc(e.utc)} for e in found])
     table = Table("id", "time", "kind", "severity", "site", "note", "source", "time quality")
@@ -90,7 +91,9 @@ def note_event(settings: Settings, event_id: int, severity: int | None, site: st
 @click.option("--json", "as_json", is_flag=True, help="with --list: print JSON")
 @click.pass_obj
 def gap(settings: Settings, start: str | None, end: str | None, note: str | None, show: bool, as_json: bool) -> None:
-    """Mark START..END (local dates/times) as not tracked: those days are left out of the analysis.
+    """Mark START..END (local dates/times; a date alone includes that whole day) as not tracked.
+
+    Days not tracked are left out of the analysis.
 
     A day without presses is only a day without symptoms if the device was worn.
     Example: twitchlog events gap 2026-11-03 2026-11-06 --note "device at home"
@@ -107,8 +110,10 @@ def gap(settings: Settings, start: str | None, end: str | None, note: str | None
             return
         if not (start and end):
             raise UserError("give START and END, e.g. `twitchlog events gap 2026-11-03 2026-11-06`, or --list")
-        gap_id = store.add_gap(parse_when(start, what="START"), parse_when(end, what="END"), note)
-    out.print(f"gap {gap_id} recorded: {start} to {end} not tracked")
+        start_utc = parse_when(start, what="START")
+        end_utc = parse_when(end, what="END", end_of_day=True)  # a date alone means the whole day
+        gap_id = store.add_gap(start_utc, end_utc, note)
+    out.print(f"gap {gap_id} recorded: not tracked from {local(start_utc)} to {local(end_utc)}")
 
 
 @events.command("import")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -23,8 +24,11 @@ async def connected(adapter: Adapter, store: Store, address: str | None, *, pair
     """A connected client to the twitchlog device (bonded unless pair=True makes a new bond)."""
     target = await find_device(adapter, address, store, scan_timeout)
     client = adapter.client(target, pair=pair, timeout=10.0)
-    if pair:
-        await client.unpair()  # a fresh bond, even if we had one
+    if pair and adapter.is_bumble:
+        # Our own key store: drop the old key so the pairing makes a fresh bond.
+        # (OS stacks own their bonds; bleak's unpair there can remove more.)
+        with contextlib.suppress(BleakError, NotImplementedError):
+            await client.unpair()
     try:
         await client.connect()
     except (BleakError, asyncio.TimeoutError) as e:
@@ -47,7 +51,10 @@ async def pair(adapter: Adapter, store: Store, address: str | None = None, scan_
     """Bond with a device in pairing mode and remember it."""
     async with connected(adapter, store, address, pair=True, scan_timeout=scan_timeout) as (client, target):
         info = await read_device_info(client)
-        await read_status(client, target.address)  # proves the bond: refused without one
+        status = await read_status(client, target.address)  # proves the bond: refused without one
+    known = store.known_device(target.address)
+    if known is not None and status["last_seq"] < store.last_seq(known):
+        store.retire_device(known)  # erased or replaced: its old records stay, a new log starts
     device_id = store.device_id(target.address, info.get("name") or target.name)
     store.set_device_info(device_id, **{k: info.get(k) for k in ("name", "serial", "model", "firmware")})
     return {"address": target.address, **info}
@@ -56,7 +63,8 @@ async def pair(adapter: Adapter, store: Store, address: str | None = None, scan_
 async def device_info(adapter: Adapter, store: Store, address: str | None = None, scan_timeout: float = 10.0) -> dict[str, Any]:
     async with connected(adapter, store, address, scan_timeout=scan_timeout) as (client, target):
         info: dict[str, Any] = {"address": target.address, **await read_device_info(client)}
-        info["battery_percent"] = bytes(await client.read_gatt_char(BATTERY_UUID))[0]
+        battery = bytes(await client.read_gatt_char(BATTERY_UUID))
+        info["battery_percent"] = battery[0] if battery else None
         info["status"] = await read_status(client, target.address)
         info["settings"] = P.unpack_settings(bytes(await client.read_gatt_char(SETTINGS_UUID)))
     return info
@@ -94,7 +102,10 @@ async def settings(adapter: Adapter, store: Store, address: str | None, changes:
             packed = P.pack_settings(wanted)
         except P.ProtocolError as e:
             raise UserError(f"settings not changed: {e}") from None
-        await client.write_gatt_char(SETTINGS_UUID, packed, response=True)
+        try:
+            await client.write_gatt_char(SETTINGS_UUID, packed, response=True)
+        except BleakError as e:
+            raise UserError(f"the device refused the new settings: {e}") from None
         stored = P.unpack_settings(bytes(await client.read_gatt_char(SETTINGS_UUID)))
         if stored != wanted:
             raise UserError("the device did not keep the new settings (refused write)")

@@ -62,7 +62,7 @@ def _parse(reader: csv.DictReader, path: Path) -> list[dict]:
             if not any(values.values()):
                 continue
             try:
-                utc = parse_when(values["time"])
+                utc = parse_when(values["time"], relative=False)
                 kind = kind_code(values["kind"])
                 severity = int(values["severity"]) if values.get("severity") else None
             except ValueError:

@@ -57,6 +57,8 @@ MIGRATIONS: list[str] = [
         CHECK ((source = 'device') = (seq IS NOT NULL))
     );
     CREATE INDEX events_utc ON events (utc);
+    -- Finding the tombstone that undoes an event (every `events list`).
+    CREATE INDEX events_undo ON events (device_id, arg) WHERE kind = %d;
     -- One row per sync attempt: when, what time was set, what arrived.
     CREATE TABLE syncs (
         id            INTEGER PRIMARY KEY,
@@ -89,7 +91,7 @@ MIGRATIONS: list[str] = [
                arg AS device_set, arg + %d AS utc_set
         FROM events WHERE kind = %d;
     """
-    % (clock.UNIX_AT_2000, P.KIND_ANCHOR),
+    % (P.KIND_TOMBSTONE, clock.UNIX_AT_2000, P.KIND_ANCHOR),
     # 2: magnesium intake (supplements and diet kept apart), saved products, import runs
     """
     CREATE TABLE intake_products (
@@ -181,12 +183,15 @@ class Store:
             # Create it 0600 before SQLite does (SQLite gives its -wal and -shm
             # files the database file's permissions).
             os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+            os.chmod(self.path, 0o600)  # also an older file made with the umask
             self.db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
             self.db.execute("PRAGMA journal_mode=WAL")
         except (OSError, sqlite3.Error) as e:
             raise UserError(f"{self.path}: cannot open the database: {e}") from None
         self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoint, never corrupt
+        # FULL: a batch is on disk before the device is told to delete it
+        # (NORMAL could roll the last commits back after an OS crash).
+        self.db.execute("PRAGMA synchronous=FULL")
         self.db.row_factory = sqlite3.Row
         self._migrate()
 
@@ -201,13 +206,17 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            raise UserError(f"{self.path}: {e} (is another twitchlog writing to it?)") from None
         try:
             yield self.db
+            self.db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
             raise
-        self.db.execute("COMMIT")
 
     def _migrate(self) -> None:
         try:
@@ -228,6 +237,14 @@ class Store:
         return self.db.execute("PRAGMA user_version").fetchone()[0]
 
     # ------------------------------------------------------------ devices
+    def known_device(self, address: str) -> int | None:
+        row = self.db.execute("SELECT id FROM devices WHERE address = ?", (address,)).fetchone()
+        return None if row is None else row[0]
+
+    def retire_device(self, device_id: int) -> None:
+        """Keep a device's records but free its address for a new log (an erased or replaced unit)."""
+        self.db.execute("UPDATE devices SET address = address || ' (retired #' || id || ')' WHERE id = ?", (device_id,))
+
     def device_id(self, address: str, name: str | None = None) -> int:
         """The id of the device at this address, added if new."""
         row = self.db.execute("SELECT id FROM devices WHERE address = ?", (address,)).fetchone()

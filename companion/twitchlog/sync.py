@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bleak import BleakClient
+from bleak.backends.device import BLEDevice
 from bleak.exc import BleakError
 
 from .adapter import Adapter
@@ -77,7 +78,7 @@ class Link:
 class _Session:
     """One connected sync session: RACP requests and the record stream."""
 
-    def __init__(self, client: BleakClient, store: Store, device_id: int, link: Link, progress: Progress | None):
+    def __init__(self, client: BleakClient, store: Store, device_id: int, link: Link, first_seq: int, progress: Progress | None):
         self.client = client
         self.store = store
         self.device_id = device_id
@@ -85,30 +86,34 @@ class _Session:
         self.progress = progress
         self.pending: list[tuple] = []
         self.answers: list[tuple] = []
-        self.expected_seq = store.last_seq(device_id) + 1
+        # Below the device's first stored seq there is nothing left to ask for
+        # (acknowledged before, e.g. into another database).
+        self.expected_seq = max(store.last_seq(device_id) + 1, first_seq)
+        self.hole: tuple[int, int] | None = None  # (first missing, last missing) seen in the stream
         self.bad_packet: str | None = None
-        self.received = 0
+        self.received = 0  # new records received (replays not counted)
         self.new = 0
 
     def on_records(self, _char: Any, data: bytearray) -> None:
         self.link.wake.set()
-        if self.bad_packet:
-            return
+        if self.bad_packet or self.hole:
+            return  # ignore the rest of this report; it is asked for again
         try:
             records = P.unpack_notification(bytes(data))
         except P.ProtocolError as e:
             self.bad_packet = str(e)  # keep what came before; the rest is fetched again
             return
-        self.received += len(records)
         for record in records:
             if record[0] < self.expected_seq:
                 continue  # already stored: a replay after a resume
             if record[0] != self.expected_seq:
-                # A hole: never commit past it (the next session asks again).
-                self.bad_packet = f"expected seq {self.expected_seq}, got {record[0]}"
+                # Never commit past a hole before the device confirms it holds
+                # nothing there (the firmware skips seqs after a failed write).
+                self.hole = (self.expected_seq, record[0] - 1)
                 return
             self.pending.append(record)
             self.expected_seq += 1
+            self.received += 1
 
     def on_control(self, _char: Any, data: bytearray) -> None:
         self.link.wake.set()
@@ -156,11 +161,35 @@ class _Session:
                 self.progress(min(self.received, total), total)
             await self._wait(IDLE_TIMEOUT, "during the transfer")
 
+    async def fetch(self) -> None:
+        """Everything from expected_seq on, stepping over holes the device confirms are empty."""
+        while True:
+            answer = await self.request(P.OP_REPORT_NUMBER, P.OPR_GE, lo=self.expected_seq)
+            total = self.received + (answer[1] if answer[0] == "number" else 0)
+            if self.progress:
+                self.progress(self.received, total)
+            if total == self.received:
+                return
+            await self.stream(total)
+            self.commit()
+            if self.hole is None:
+                return
+            lo, hi = self.hole
+            answer = await self.request(P.OP_REPORT_NUMBER, P.OPR_RANGE, lo=lo, hi=hi)
+            if answer != ("number", 0):
+                raise LinkLost(f"records {lo}..{hi} went missing in transit")
+            self.hole = None
+            self.expected_seq = hi + 1
+
+
+def _set_time_bytes(utc: float) -> bytes:
+    device_time = int(utc) - clock.UNIX_AT_2000
+    return P.pack_current_time(device_time, int((utc % 1) * 256), P.ADJUST_EXTERNAL_REF)
+
 
 async def sync_session(
     client: BleakClient,
     store: Store,
-    device_id: int,
     address: str,
     link: Link,
     *,
@@ -169,31 +198,34 @@ async def sync_session(
 ) -> SyncResult:
     """One session on a connected, bonded client.  Raises LinkLost if it ends early."""
     require_twitchlog(client, address)
-    result = SyncResult(address, device_id)
-    sync_id = store.begin_sync(device_id)
-    session = _Session(client, store, device_id, link, progress)
     try:
-        result.status = await read_status(client, address)
-        store.set_device_status(device_id, json.dumps(result.status))
+        status = await read_status(client, address)
+    except BleakError as e:
+        raise LinkLost(str(e)) from e
+    # The device is ours (bonded, answering): only now does it get a row.
+    device_id = store.device_id(address)
+    held = store.last_seq(device_id)
+    if status["last_seq"] < held:
+        # Its log restarted (flash erased, or another unit at this address):
+        # deleting "<= held" would destroy records we never saw.
+        raise UserError(
+            f"{address}: its log ends at seq {status['last_seq']} but we already hold up to {held}; the device was erased "
+            f"or replaced. Nothing was deleted. Run `twitchlog pair {address}` to start a new log for it"
+        )
+    result = SyncResult(address, device_id, status=status)
+    store.set_device_status(device_id, json.dumps(status))
+    sync_id = store.begin_sync(device_id)
+    session = _Session(client, store, device_id, link, status["first_seq"] if status["count"] else 0, progress)
+    try:
         utc = now()
-        device_time = int(utc) - clock.UNIX_AT_2000
-        cts = P.pack_current_time(device_time, int((utc % 1) * 256), P.ADJUST_EXTERNAL_REF)
-        await client.write_gatt_char(CURRENT_TIME_UUID, cts, response=True)
-        result.time_set_utc = device_time + clock.UNIX_AT_2000
+        await client.write_gatt_char(CURRENT_TIME_UUID, _set_time_bytes(utc), response=True)
+        result.time_set_utc = int(utc)
         store.update_sync(sync_id, time_set_utc=result.time_set_utc)
-
         await client.start_notify(RECORDS_UUID, session.on_records)
         await client.start_notify(CONTROL_UUID, session.on_control)
-        answer = await session.request(P.OP_REPORT_NUMBER, P.OPR_GE, lo=session.expected_seq)
-        total = answer[1] if answer[0] == "number" else 0
-        if progress:
-            progress(0, total)
-        if total:
-            await session.stream(total)
+        await session.fetch()
         session.commit()  # before the acknowledge, always
-        if progress:
-            progress(total, total)
-        acked = store.last_seq(device_id)
+        acked = min(store.last_seq(device_id), session.expected_seq - 1)
         if acked:
             answer = await session.request(P.OP_DELETE, P.OPR_LE, hi=acked)
             if answer not in (("code", P.OP_DELETE, P.RSP_SUCCESS), ("code", P.OP_DELETE, P.RSP_NO_RECORDS)):
@@ -213,49 +245,61 @@ async def sync_session(
 async def sync(
     adapter: Adapter,
     store: Store,
-    address: str | None = None,
+    target: str | BLEDevice | None = None,
     *,
     now: Callable[[], float] = time.time,
     progress: Progress | None = None,
-    attempts: int = 8,
+    max_stalled: int = 4,
     scan_timeout: float = 10.0,
     connect_timeout: float = 10.0,
 ) -> SyncResult:
-    """Find, connect and sync, resuming after dropped links (backoff between attempts)."""
+    """Find, connect and sync, resuming after dropped links.
+
+    Gives up after max_stalled attempts in a row that saved nothing (with
+    backoff between them); attempts that make progress retry at once.
+    """
     started = time.monotonic()
-    target = await find_device(adapter, address, store, scan_timeout)
-    device_id = store.device_id(target.address, target.name)
+    device = target if isinstance(target, BLEDevice) else await find_device(adapter, target, store, scan_timeout)
     last_error = ""
-    stalled = 0  # attempts in a row that saved nothing: only those back off
-    for attempt in range(1, attempts + 1):
+    stalled = 0
+    attempt = 0
+    while stalled < max_stalled:
+        attempt += 1
         if attempt > 1:
             await asyncio.sleep(min(0.25 * 2 ** (stalled - 1), 4.0) if stalled else 0.05)
             try:  # still there?  (its window may have closed meanwhile)
-                target = await find_device(adapter, target.address, store, scan_timeout)
+                device = await find_device(adapter, device.address, store, scan_timeout)
             except UserError as e:
-                saved = store.last_seq(device_id)
-                raise UserError(f"{e} (the link dropped: {last_error}; records up to seq {saved} are saved)") from None
+                raise UserError(f"{e} (the link dropped: {last_error}; {_saved(store, device.address)})") from None
         link = Link()
-        client = adapter.client(target, timeout=connect_timeout, disconnected_callback=link.drop)
-        saved_before = store.last_seq(device_id)
+        client = adapter.client(device, timeout=connect_timeout, disconnected_callback=link.drop)
+        saved_before = _last_seq(store, device.address)
         try:
             try:
                 await client.connect()
             except (BleakError, asyncio.TimeoutError) as e:
                 if is_security_refusal(e):
-                    raise UserError(f"{target.address} no longer accepts our bond (factory reset?): {PAIRING_HINT}") from None
+                    raise UserError(f"{device.address} no longer accepts our bond (factory reset?): {PAIRING_HINT}") from None
                 raise LinkLost(f"could not connect: {e}") from e
-            result = await sync_session(client, store, device_id, target.address, link, now=now, progress=progress)
+            result = await sync_session(client, store, device.address, link, now=now, progress=progress)
             result.attempts = attempt
             result.seconds = time.monotonic() - started
             return result
         except LinkLost as e:
             last_error = str(e)
-            stalled = 0 if store.last_seq(device_id) > saved_before else stalled + 1
+            stalled = 0 if _last_seq(store, device.address) > saved_before else stalled + 1
         finally:
             try:
                 await client.disconnect()
             except BleakError:
                 pass
-    saved = store.last_seq(device_id)
-    raise UserError(f"sync with {target.address} failed {attempts} times (last: {last_error}); records up to seq {saved} are saved, run sync again")
+    raise UserError(f"sync with {device.address} stopped after {attempt} attempts (last: {last_error}); {_saved(store, device.address)}, run sync again")
+
+
+def _last_seq(store: Store, address: str) -> int:
+    device_id = store.known_device(address)
+    return 0 if device_id is None else store.last_seq(device_id)
+
+
+def _saved(store: Store, address: str) -> str:
+    return f"records up to seq {_last_seq(store, address)} are saved"

@@ -7,10 +7,16 @@ from datetime import datetime, timedelta, timezone
 from .errors import UserError
 
 
-def parse_when(text: str, *, what: str = "time") -> int:
-    """Unix seconds of an ISO date/time (naive means local time), `now`, `today` or `yesterday`."""
+def parse_when(text: str, *, what: str = "time", end_of_day: bool = False, relative: bool = True) -> int:
+    """Unix seconds of an ISO date/time (naive means local time), `now`, `today` or `yesterday`.
+
+    end_of_day: a date without a time means the end of that day (midnight after it).
+    relative: accept now/today/yesterday (not in files, whose import keys must not change).
+    """
     key = text.strip().lower()
     now = datetime.now().astimezone()
+    if key in ("now", "today", "yesterday") and not relative:
+        raise UserError(f"{what} {text!r}: give a date and time, not a word relative to today")
     if key == "now":
         return int(now.timestamp())
     if key in ("today", "yesterday"):
@@ -20,6 +26,8 @@ def parse_when(text: str, *, what: str = "time") -> int:
         parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise UserError(f"{what} {text!r}: expected e.g. 2026-11-20, '2026-11-20 14:30' or 2026-11-20T14:30:00+01:00") from None
+    if end_of_day and len(text.strip()) == 10:  # YYYY-MM-DD
+        parsed += timedelta(days=1)
     if parsed.tzinfo is None:
         parsed = parsed.astimezone()  # local time
     return int(parsed.timestamp())

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bleak import BleakScanner
+from bleak.exc import BleakError
 
 from .adapter import Adapter
 from .errors import UserError
@@ -59,12 +60,21 @@ async def watch(
     def ready(address: str) -> bool:
         return address in known and time.monotonic() >= not_before.get(address, 0.0)
 
+    scanner_failures = 0
     while True:
-        device = await _next_advertiser(adapter, ready)
+        try:
+            device = await _next_advertiser(adapter, ready)
+        except (BleakError, OSError) as e:  # adapter switched off, stack restarted
+            scanner_failures += 1
+            wait = min(backoff[0] * 2 ** (scanner_failures - 1), backoff[1])
+            log(f"scanning failed ({e}); trying again in {wait:.0f} s")
+            await asyncio.sleep(wait)
+            continue
+        scanner_failures = 0
         log(f"{device.address} is advertising: syncing")
         try:
-            result = await sync(adapter, store, device.address, now=now, progress=progress, scan_timeout=5.0)
-        except UserError as e:
+            result = await sync(adapter, store, device, now=now, progress=progress, scan_timeout=5.0)
+        except (UserError, BleakError, OSError) as e:
             failures[device.address] = failures.get(device.address, 0) + 1
             wait = min(backoff[0] * 2 ** (failures[device.address] - 1), backoff[1])
             not_before[device.address] = time.monotonic() + wait
