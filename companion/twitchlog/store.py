@@ -127,6 +127,15 @@ MIGRATIONS: list[str] = [
         utc       INTEGER NOT NULL
     );
     """,
+    # 3: N-of-1 trial plans (trial.Plan as JSON); the newest not cancelled is current
+    """
+    CREATE TABLE trial_plans (
+        id            INTEGER PRIMARY KEY,
+        created_utc   INTEGER NOT NULL,
+        plan_json     TEXT NOT NULL,
+        cancelled_utc INTEGER
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
