@@ -1,0 +1,174 @@
+"""From the store to the analysis: one row per local day, counts per symptom kind, intake, tracked or not.
+
+`build(store)` returns a `Dataset`; `dataset.daily(kind)` is the input of
+`analysis.analyze` for one kind (or all kinds combined).
+
+Which days count as tracked:
+
+- The range starts on the day of the first symptom event. Up to 13 days
+  before it are added (untracked) when intake was logged then, so the 14-day
+  build-up term sees the doses taken before tracking began.
+- It ends on the day of the latest event or completed sync; the current day
+  is left out until it is over (its count is not complete yet).
+- A day overlapped by a tracking gap (`events gap`), even partly, is not
+  tracked: its count is incomplete. A day with no presses inside the range
+  is a tracked day with no symptoms.
+
+Undone presses are left out (the store does that). Events whose time could
+not be placed cannot be given a day; they are counted in `unknown_time`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Iterable
+
+import pandas as pd
+
+from .intake import daily_intake, day_start, local_date
+from .kinds import kind_name
+from .store import Store
+
+LEAD_IN_DAYS = 13  # the 14-day mean reaches back 13 days before the day itself
+ALL = "all"
+
+
+@dataclass
+class Dataset:
+    """Daily counts per kind joined with intake, over `first`..`last` (local dates, inclusive)."""
+
+    first: date
+    last: date
+    counts: pd.DataFrame  # one column per kind name, index: every local date
+    intake: pd.DataFrame  # supp_mg, diet_mg, supp_estimated (intake.daily_intake)
+    tracked: pd.Series  # bool per date
+    kinds: list[str]  # kind names, in code order
+    hours: pd.DataFrame  # 24 rows (local hour) x kinds: events with a known time inside the range
+    unknown_time: int  # symptom events whose time could not be placed
+    estimated_time: int  # events placed by extrapolation or back-dating rather than between anchors
+    gap_days: int  # days overlapped by a tracking gap
+    lead_in_days: int  # untracked days before the first event (intake only)
+    events_outside: int = 0  # events with a known time outside the range (e.g. today so far)
+    notes: list[str] = field(default_factory=list)
+
+    def daily(self, kind: str | None = None) -> pd.DataFrame:
+        """The analysis input (`analysis.analyze`): events, tracked, supp_mg, diet_mg (+ supp_estimated).
+
+        `kind`: a kind name, or None / "all" for all of this dataset's kinds combined.
+        """
+        if kind in (None, ALL):
+            events = self.counts.sum(axis=1) if len(self.counts.columns) else pd.Series(0, index=self.counts.index)
+        else:
+            if kind not in self.counts.columns:
+                raise KeyError(kind)
+            events = self.counts[kind]
+        df = pd.DataFrame({"events": events.astype("int64"), "tracked": self.tracked.astype(bool)})
+        df = df.join(self.intake[["supp_mg", "diet_mg", "supp_estimated"]])
+        df.index.name = "date"
+        return df
+
+    @property
+    def days(self) -> int:
+        return len(self.tracked)
+
+    @property
+    def untracked_days(self) -> int:
+        return int((~self.tracked).sum())
+
+
+def _day(utc: int, tz: tzinfo | None) -> date:
+    return local_date(utc, tz)
+
+
+def _hour(utc: int, tz: tzinfo | None) -> int:
+    return (datetime.fromtimestamp(utc) if tz is None else datetime.fromtimestamp(utc, tz)).hour
+
+
+def gap_dates(gaps: Iterable[tuple[int, int]], first: date, last: date, tz: tzinfo | None = None) -> set[date]:
+    """The local dates in first..last that a gap [start, end) overlaps, even partly."""
+    out: set[date] = set()
+    for start, end in gaps:
+        day = max(first, _day(start, tz))
+        stop = min(last, _day(end, tz))
+        while day <= stop:
+            if start < day_start(day + timedelta(days=1), tz) and end > day_start(day, tz):
+                out.add(day)
+            day += timedelta(days=1)
+    return out
+
+
+def build(
+    store: Store,
+    *,
+    kinds: Iterable[int] | None = None,
+    tz: tzinfo | None = None,
+    now: int | float | None = None,
+) -> Dataset:
+    """The daily dataset of the symptom `kinds` (codes; None: every kind logged).
+
+    `tz`: None is the system's local time (as the CLI shows times). `now`:
+    Unix seconds, for tests (default: the clock); the current day is left out.
+    Raises ValueError when there is no symptom event with a known time.
+    """
+    wanted = sorted(set(kinds)) if kinds is not None else None
+    events = store.events(kinds=wanted)
+    placed = [e for e in events if e.utc is not None]
+    unknown = len(events) - len(placed)
+    if not placed:
+        raise ValueError("no symptom events with a known time yet" + (f" ({unknown} with an unknown time)" if unknown else ""))
+    now = datetime.now().timestamp() if now is None else float(now)
+    today = _day(int(now), tz)
+    row = store.db.execute("SELECT MAX(finished_utc) FROM syncs WHERE outcome = 'ok'").fetchone()
+    covered = max([e.utc for e in placed if e.utc is not None] + ([row[0]] if row and row[0] else []))
+    first_event_day = _day(min(e.utc for e in placed if e.utc is not None), tz)
+    last = min(_day(int(covered), tz), today - timedelta(days=1))
+    notes = []
+    if last < first_event_day:
+        last = first_event_day
+        notes.append(f"Every event is from today ({first_event_day}); today is shown although it is not over.")
+    first_intake = store.db.execute("SELECT MIN(utc) FROM intake").fetchone()[0]
+    first = first_event_day
+    if first_intake is not None:
+        first = max(min(first, _day(first_intake, tz)), first_event_day - timedelta(days=LEAD_IN_DAYS))
+    index = pd.date_range(pd.Timestamp(first), pd.Timestamp(last), freq="D", name="date")
+
+    names = [kind_name(k) for k in (wanted or sorted({e.kind for e in placed}))]
+    per_day: Counter = Counter()
+    hours: Counter = Counter()
+    outside = 0
+    estimated = 0
+    for e in placed:
+        assert e.utc is not None
+        d = _day(e.utc, tz)
+        if not first <= d <= last:
+            outside += 1
+            continue
+        name = kind_name(e.kind)
+        per_day[(d, name)] += 1
+        hours[(_hour(e.utc, tz), name)] += 1
+        estimated += e.time_quality in ("extrapolated", "backdated")
+    counts = pd.DataFrame(0, index=index, columns=names, dtype="int64")
+    for (d, name), n in per_day.items():
+        counts.loc[pd.Timestamp(d), name] = n
+    hour_table = pd.DataFrame(0, index=pd.RangeIndex(24, name="hour"), columns=names, dtype="int64")
+    for (h, name), n in hours.items():
+        hour_table.loc[h, name] = n
+
+    tracked = pd.Series(index >= pd.Timestamp(first_event_day), index=index, name="tracked")
+    gapped = gap_dates(((g["start_utc"], g["end_utc"]) for g in store.gaps()), first, last, tz)
+    for d in gapped:
+        tracked.loc[pd.Timestamp(d)] = False
+    lead_in = (first_event_day - first).days
+    intake = daily_intake(store, first, last, tz)
+    intake.index.name = "date"
+    if unknown:
+        notes.append(f"{unknown} event(s) have an unknown time (no clock anchor) and are not in the daily counts.")
+    if outside:
+        notes.append(f"{outside} event(s) fall outside {first}..{last} (today's are counted once the day is over).")
+    return Dataset(
+        first=first, last=last, counts=counts, intake=intake, tracked=tracked, kinds=names, hours=hour_table,
+        unknown_time=unknown, estimated_time=estimated, gap_days=len(gapped), lead_in_days=lead_in,
+        events_outside=outside, notes=notes,
+    )
