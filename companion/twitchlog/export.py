@@ -19,6 +19,7 @@ or complete.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import os
 import tempfile
@@ -146,6 +147,18 @@ def _csv_value(value: Any) -> Any:
     return value
 
 
+def _write_csv(f: Any, columns: list[str], rows: list[dict]) -> None:
+    w = csv.writer(f)
+    w.writerow(columns)
+    for row in rows:
+        w.writerow([_csv_value(row[c]) for c in columns])
+
+
+def _write_json(f: Any, rows: list[dict]) -> None:
+    json.dump(rows, f, ensure_ascii=False, indent=1)
+    f.write("\n")
+
+
 def export(store: Store, out_dir: Path, fmt: str = "csv", *, force: bool = False) -> list[Written]:
     """Write every table of `FILES` to `out_dir` as `<name>.<fmt>`; refuses to overwrite unless `force`."""
     if fmt not in FORMATS:
@@ -167,19 +180,9 @@ def export(store: Store, out_dir: Path, fmt: str = "csv", *, force: bool = False
     for table, path in zip(FILES, paths):
         columns, rows = data[table.name]
         if fmt == "csv":
-
-            def write(f: Any, columns: list[str] = columns, rows: list[dict] = rows) -> None:
-                w = csv.writer(f)
-                w.writerow(columns)
-                for row in rows:
-                    w.writerow([_csv_value(row[c]) for c in columns])
-
+            write = functools.partial(_write_csv, columns=columns, rows=rows)
         else:
-
-            def write(f: Any, rows: list[dict] = rows) -> None:
-                json.dump(rows, f, ensure_ascii=False, indent=1)
-                f.write("\n")
-
+            write = functools.partial(_write_json, rows=rows)
         try:
             _write_atomic(path, write)
         except OSError as e:
