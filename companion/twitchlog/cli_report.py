@@ -1,0 +1,84 @@
+"""`twitchlog report`: the HTML report, a short terminal summary, or the key figures as JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from .cli_common import Settings, out, print_json
+from .kinds import KIND_CODES, kind_code
+
+REPORT_NAME = "twitchlog-report.html"
+
+
+def default_report_path(db: Path) -> Path:
+    """The report's default place: the user data folder, next to the database."""
+    return db.with_name(REPORT_NAME)
+
+
+def _fmt(x: float | None, spec: str = ".2f") -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def print_summary(rep, path: Path) -> None:  # noqa: ANN001 - report.Report, imported lazily
+    """The terminal's short summary: one row per kind, the main wording, what is still needed."""
+    m = rep.main
+    table = Table("kind", "rate ratio / 100 mg", "95% CI", "p", "days", "events", title="Effect of supplemental magnesium")
+    for name, r in rep.results.items():
+        table.add_row(
+            name, _fmt(r.rate_ratio_per_100mg), f"{_fmt(r.ci_low)} - {_fmt(r.ci_high)}", _fmt(r.p_value, ".3g"),
+            str(r.days_used), str(r.events),
+        )
+    out.print(table)
+    out.print(m.wording, highlight=False)
+    for s in m.sufficiency:
+        if s.blocking:
+            out.print(f"[yellow]needed:[/] {s.message}", highlight=False)
+    d = rep.data
+    out.print(
+        f"{d.first} to {d.last}: {d.days - d.untracked_days} tracked days, {d.untracked_days} untracked, "
+        f"{d.unknown_time} event(s) with an unknown time",
+        highlight=False,
+    )
+    out.print(f"report written to {path}", highlight=False)
+
+
+@click.command()
+@click.option(
+    "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
+    help=f"where to write the HTML (default: {REPORT_NAME} next to the database, in the user data folder)",
+)
+@click.option("--open", "open_it", is_flag=True, help="open the report in the web browser")
+@click.option("--json", "as_json", is_flag=True, help="print the key figures as one JSON object (the report is still written)")
+@click.option(
+    "--kind", "kinds", multiple=True, metavar="KIND",
+    help=f"only this symptom kind (repeatable; default: all kinds combined, then each): {', '.join(KIND_CODES)}",
+)
+@click.pass_obj
+def report(settings: Settings, out_path: Path | None, open_it: bool, as_json: bool, kinds: tuple[str, ...]) -> None:
+    """Analyse symptoms against magnesium intake and write a self-contained HTML report.
+
+    \b
+    The report has the effect estimate with its 95% CI, a timeline of daily
+    counts over intake, the lag profile, hour of day, each symptom kind,
+    data-quality notes and the methods. The terminal gets a short summary.
+    Example: twitchlog report --open
+    """
+    from . import report as report_mod
+
+    codes = [kind_code(k) for k in kinds] or None
+    path = (out_path or default_report_path(settings.db)).expanduser()
+    with settings.store() as store:
+        rep = report_mod.build(store, kinds=codes)
+    path = report_mod.write(rep, path).resolve()
+    if as_json:
+        print_json(report_mod.summary(rep, path))
+    else:
+        print_summary(rep, path)
+    if open_it:
+        import webbrowser
+
+        if not webbrowser.open(path.as_uri()):
+            out.print(f"could not open a browser; open {path} yourself", highlight=False)

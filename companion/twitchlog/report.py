@@ -1,0 +1,243 @@
+"""The report: analyse the store (all kinds combined, then each kind) and write one self-contained HTML file.
+
+    rep = report.build(store)            # dataset.build + analysis.analyze per kind + the current plan
+    report.write(rep, path)              # HTML with inline CSS and inline SVG charts; no network
+    report.summary(rep)                  # the key figures as one JSON-ready dict (`report --json`)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from pathlib import Path
+from typing import Iterable
+
+from . import __version__, analysis, dataset, report_charts, trial
+from .errors import UserError
+from .store import Store
+from .sufficiency import PLACEBO_FALL
+from .trialstore import current_plan
+
+COMBINED = "all kinds"
+SECTIONS = ("summary", "effect", "timeline", "lags", "hours", "kinds", "quality", "methods")
+
+
+@dataclass
+class Report:
+    data: dataset.Dataset
+    plan: trial.Plan | None
+    results: dict[str, analysis.Result]  # COMBINED first (when more than one kind), then each kind
+    generated: dt.datetime = field(default_factory=lambda: dt.datetime.now().astimezone())
+
+    @property
+    def main(self) -> analysis.Result:
+        return next(iter(self.results.values()))
+
+    @property
+    def main_name(self) -> str:
+        return next(iter(self.results))
+
+
+def build(
+    store: Store,
+    *,
+    kinds: Iterable[int] | None = None,
+    tz: tzinfo | None = None,
+    now: float | None = None,
+    n_rerandomizations: int = 1999,
+) -> Report:
+    """Analyse every kind (or `kinds`, codes) combined and one by one; UserError when there is nothing yet."""
+    try:
+        data = dataset.build(store, kinds=kinds, tz=tz, now=now)
+    except ValueError as e:
+        raise UserError(f"{e}: sync the device or add events (`twitchlog events add`) first") from None
+    plan = current_plan(store)
+    names = ([COMBINED] if len(data.kinds) > 1 else []) + data.kinds
+    results = {}
+    for name in names:
+        daily = data.daily(None if name == COMBINED else name)
+        results[name] = analysis.analyze(daily, plan, n_rerandomizations=n_rerandomizations)
+    return Report(data, plan, results)
+
+
+# -- key figures ---------------------------------------------------------------------
+def _figures(r: analysis.Result) -> dict:
+    d = r.to_dict()
+    keys = ("rate_ratio_per_100mg", "ci_low", "ci_high", "p_value", "p_method", "days_used", "randomized", "design",
+            "model", "events", "sufficient", "reports_effect", "wording")
+    out = {k: d[k] for k in keys}
+    out["sufficiency"] = [s["message"] for s in d["sufficiency"]]
+    return out
+
+
+def summary(rep: Report, path: Path | None = None) -> dict:
+    """`report --json`: the main (combined) result's key figures, then each kind's."""
+    out = {"kind": rep.main_name, **_figures(rep.main)}
+    out["first_day"], out["last_day"] = rep.data.first.isoformat(), rep.data.last.isoformat()
+    out["plan"] = rep.plan.to_dict() if rep.plan else None
+    out["per_kind"] = {name: _figures(r) for name, r in rep.results.items() if name != rep.main_name}
+    if path is not None:
+        out["report"] = str(path)
+    return out
+
+
+# -- HTML -------------------------------------------------------------------------------
+CSS = """
+body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;color:#222;max-width:1100px;margin:2em auto;padding:0 1em}
+h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em}
+.meta{color:#666}.headline{font-size:1.15em;background:#f6f8fa;border-left:4px solid #3a5a99;padding:.8em 1em}
+.warn{border-left-color:#e76f51}table{border-collapse:collapse;margin:.8em 0}
+td,th{border-bottom:1px solid #e5e5e5;padding:.25em .7em;text-align:left}th{background:#fafafa}
+td.num{text-align:right;font-variant-numeric:tabular-nums}figure{margin:1em 0}svg.chart{max-width:100%;height:auto}
+li{margin:.2em 0}.small{font-size:.9em;color:#555}
+"""
+
+
+def _e(x: object) -> str:
+    return html.escape(str(x))
+
+
+def _num(x: float | None, fmt: str = "{:.2f}") -> str:
+    return "&ndash;" if x is None else fmt.format(x)
+
+
+def _p(x: float | None) -> str:
+    return "&ndash;" if x is None or x != x else f"{x:.3g}"
+
+
+def _table(head: list[str], rows: list[list[str]]) -> str:
+    th = "".join(f"<th>{h}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><tr>{th}</tr>{body}</table>"
+
+
+def _section(sid: str, title: str, body: str) -> str:
+    return f'<section id="{sid}"><h2>{_e(title)}</h2>\n{body}\n</section>\n'
+
+
+def _figure(svg: str, caption: str) -> str:
+    return f'<figure class="chart">{svg}<figcaption class="small">{_e(caption)}</figcaption></figure>'
+
+
+def _effect_section(rep: Report) -> str:
+    rows = []
+    for name, r in rep.results.items():
+        rows.append([
+            _e(name), _num(r.rate_ratio_per_100mg), f"{_num(r.ci_low)} &ndash; {_num(r.ci_high)}", _p(r.p_value),
+            _e(r.p_method or ""), str(r.days_used), str(r.events), _e(r.model or "none"),
+        ])
+    table = _table(["kind", "rate ratio / 100 mg", "95% CI", "p", "p-value method", "days used", "events", "model"], rows)
+    chart = report_charts.forest(report_charts.effect_rows(rep.results), "Effect per 100 mg/day, lags 0-3 combined")
+    extra = []
+    m = rep.main
+    if m.rr_at_dose:
+        a = m.rr_at_dose
+        extra.append(f"At {a['dose_mg']:g} mg/day: rate ratio {_num(a['rate_ratio'])} "
+                     f"(95% CI {_num(a['ci_low'])} &ndash; {_num(a['ci_high'])}).")
+    if m.steady_state:
+        s = m.steady_state
+        extra.append(f"Taken daily for two weeks or more (lags 0-3 plus the 14-day build-up): rate ratio "
+                     f"{_num(s['rate_ratio'])} per 100 mg/day (95% CI {_num(s['ci_low'])} &ndash; {_num(s['ci_high'])}).")
+    extra.append(f"Estimand: {_e(m.estimand)}.")
+    return _figure(chart, "Squares: rate ratio; lines: 95% CI; dashed line: no effect.") + table + "".join(
+        f"<p class='small'>{x}</p>" for x in extra)
+
+
+def _lags_section(r: analysis.Result) -> str:
+    if not r.lag_profile:
+        return "<p>No lag profile: the model was not fitted (see the data-quality notes).</p>"
+    rows = [[_e(t.term), _num(t.rate_ratio), f"{_num(t.ci_low)} &ndash; {_num(t.ci_high)}", _p(t.p), _p(t.p_holm),
+             _p(t.p_bh)] for t in r.lag_profile]
+    return (_figure(report_charts.lag_profile(r.lag_profile), "Each lag term fitted on its own, same covariates.")
+            + _table(["term", "rate ratio / 100 mg", "95% CI", "p (uncorrected)", "p (Holm)", "p (BH)"], rows)
+            + "<p class='small'>Five terms are scanned, so read the Holm-corrected p-values; the main estimate above "
+            "is the pre-specified combined lags 0-3 term, not the best of the scan.</p>")
+
+
+def _quality_section(rep: Report) -> str:
+    d, m = rep.data, rep.main
+    items = [
+        f"Days {d.first} to {d.last}: {d.days} in all, {d.days - d.untracked_days} tracked.",
+        f"Untracked days: {d.untracked_days} ({d.gap_days} overlapped by a tracking gap, {d.lead_in_days} before the "
+        "first event that only supply intake for the build-up term). A day with no presses counts as a day without "
+        "symptoms only when it was tracked.",
+        f"Events with an unknown time (not in the counts): {d.unknown_time}; with an estimated time "
+        f"(extrapolated or back-dated device clock): {d.estimated_time}.",
+        f"Days whose supplement amount was estimated from compound weight: {int(d.intake['supp_estimated'].sum())}; "
+        f"days with no dietary magnesium data: {int(d.intake['diet_mg'].isna().sum())}.",
+    ]
+    items += d.notes + list(m.notes)
+    if m.adherence:
+        a = m.adherence
+        items.append(f"Plan adherence: {_num(a['overall'], '{:.0%}')} of {a['days_elapsed']} plan days "
+                     f"({a['on_adherent']}/{a['on_days']} on days, {a['off_adherent']}/{a['off_days']} off days).")
+    suff = "".join(f"<li><b>{_e(s.what)}</b>: {_e(s.message)}{' (blocking)' if s.blocking else ''}</li>"
+                   for s in m.sufficiency) or "<li>Enough data for an estimate worth reading.</li>"
+    return ("<ul>" + "".join(f"<li>{_e(i)}</li>" for i in items) + "</ul><h3>Is there enough data?</h3><ul>"
+            + suff + "</ul>")
+
+
+def _methods_section(rep: Report) -> str:
+    m = rep.main
+    if rep.plan is not None and m.randomized:
+        items = list(trial.methods_text(rep.plan))
+    else:
+        items = ["Design: observational. No randomized plan " + ("covers these days" if rep.plan else "was stored")
+                 + "; you chose when to take magnesium, so the estimate is an association, not a tested effect."]
+        if rep.plan is not None:
+            items += ["Stored plan (not analysed as randomized): " + trial.methods_text(rep.plan)[0]]
+    items += [
+        "Participant (CENT 13-15): one person, the user of this device; days and events as in the data-quality "
+        "section, analysed as logged (no day excluded for any reason but tracking).",
+        f"Statistical model (CENT 12): {m.model or 'none fitted'}; daily counts against supplemental elemental "
+        "magnesium as log2(1 + mg/100) (absorption saturates), lags 0-3 combined plus a 14-day mean, adjusted for "
+        "trend, day of week and dietary magnesium.",
+        f"Standard errors: {m.se_method or 'not computed'}.",
+        f"p-value: {m.p_method or 'not computed'}. Lag scans are corrected with Holm (and BH shown).",
+        f"Placebo response: in trials of magnesium for cramps the placebo arm fell about {PLACEBO_FALL:.0%} by "
+        "itself, so a before/after comparison would credit that fall to magnesium. Only alternating, ideally "
+        "randomized, on/off periods can separate the two.",
+        "Outcome ascertainment: self-reported button presses, open label; expectation can change what gets logged.",
+    ]
+    return "<ul>" + "".join(f"<li>{_e(i)}</li>" for i in items) + "</ul>"
+
+
+def render(rep: Report) -> str:
+    """The whole report as one HTML string."""
+    m = rep.main
+    series = m.series
+    d = rep.data
+    kinds_body = _figure(report_charts.per_kind(d.counts, d.tracked), "Bars: daily counts; line: 7-day mean.")
+    body = [
+        _section("summary", "Summary", f"<p class='headline{'' if m.sufficient else ' warn'}'>{_e(m.wording)}</p>"
+                 f"<p class='meta'>Design: {_e(m.design)}. Kinds: {_e(', '.join(d.kinds))}.</p>"),
+        _section("effect", "Effect estimate", _effect_section(rep)),
+        _section("timeline", "Timeline", _figure(report_charts.timeline(series, f"Daily events ({rep.main_name}) and "
+                 "magnesium intake"), "Top: events per tracked day (grey: not tracked). Bottom: supplemental "
+                 "elemental mg (bars) and dietary mg (dots).")),
+        _section("lags", "Lag profile", _lags_section(m)),
+        _section("hours", "Hour of day", _figure(report_charts.hours(d.hours), "Events with a known time, by local "
+                 "hour.")),
+        _section("kinds", "Per symptom kind", kinds_body),
+        _section("quality", "Data quality", _quality_section(rep)),
+        _section("methods", "Methods (CENT 2015 items that apply)", _methods_section(rep)),
+    ]
+    title = f"twitchlog report {d.first} to {d.last}"
+    return (
+        f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>"
+        f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{CSS}</style></head><body>\n"
+        f"<h1>Symptoms and magnesium</h1><p class='meta'>{_e(title)}; generated "
+        f"{rep.generated:%Y-%m-%d %H:%M %Z} by twitchlog {__version__}.</p>\n" + "".join(body) + "</body></html>\n"
+    )
+
+
+def write(rep: Report, path: Path | str) -> Path:
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render(rep), encoding="utf-8")
+    except OSError as e:
+        raise UserError(f"{path}: cannot write the report: {e.strerror or e}") from None
+    return path

@@ -1,0 +1,155 @@
+"""The report's charts: matplotlib (Agg) figures rendered to inline SVG strings.
+
+Each function returns one ``<svg ...>`` element, no XML prologue, so the HTML
+stays self-contained (no files, no network).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from .analysis import LagTerm, Result
+
+INK = "#222222"
+SUPP = "#2a9d8f"
+DIET = "#e9c46a"
+EVENTS = "#3a5a99"
+UNTRACKED = "#d9d9d9"
+ON_BLOCK = "#e6f4f1"
+KIND_COLOURS = ["#3a5a99", "#e76f51", "#8ab17d", "#9b5de5", "#f4a261", "#264653", "#ef476f", "#118ab2", "#6d6875"]
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"font.size": 9, "axes.spines.top": False, "axes.spines.right": False, "svg.hashsalt": "twitchlog"})
+    return plt
+
+
+def _svg(fig, label: str) -> str:
+    plt = _plt()
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    text = buf.getvalue()
+    start = text.index("<svg")
+    svg = text[start:]
+    # Scale to the page width; keep the aspect ratio from the viewBox.
+    svg = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1 width="100%"', svg, count=1)
+    return svg.replace("<svg", f'<svg role="img" aria-label="{label}" class="chart"', 1)
+
+
+def timeline(series: pd.DataFrame, title: str) -> str:
+    """Daily counts (untracked days shaded, model fit dotted) over supplemental and dietary intake."""
+    plt = _plt()
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(10, 4.6), sharex=True, gridspec_kw={"height_ratios": [3, 1.6]})
+    x = series.index
+    tracked = series["tracked"].to_numpy(bool)
+    if "planned_mg" in series:
+        for a in (ax, ax2):
+            on = series["planned_mg"].fillna(0).to_numpy() > 0
+            for d in x[on]:
+                a.axvspan(d - pd.Timedelta(hours=12), d + pd.Timedelta(hours=12), color=ON_BLOCK, lw=0, zorder=0)
+    ymax = max(1, int(series["events"].max()))
+    for d in x[~tracked]:
+        ax.axvspan(d - pd.Timedelta(hours=12), d + pd.Timedelta(hours=12), color=UNTRACKED, lw=0, zorder=0)
+    ax.bar(x[tracked], series["events"].to_numpy()[tracked], width=0.8, color=EVENTS, label="events (tracked day)")
+    if "fitted" in series and series["fitted"].notna().any():
+        ax.plot(x, series["fitted"], ":", color=INK, lw=1.2, label="model fit")
+    ax.set_ylim(0, ymax * 1.15)
+    ax.set_ylabel("events / day")
+    ax.set_title(title, loc="left")
+    handles, labels = ax.get_legend_handles_labels()
+    from matplotlib.patches import Patch
+
+    handles.append(Patch(color=UNTRACKED, label="not tracked"))
+    if "planned_mg" in series:
+        handles.append(Patch(color=ON_BLOCK, label="plan: on block"))
+    ax.legend(handles=handles, loc="lower right", bbox_to_anchor=(1, 1), ncols=4, frameon=False, fontsize=8)
+    ax2.bar(x, series["supp_mg"], width=0.8, color=SUPP, label="supplement (elemental mg)")
+    if series["diet_mg"].notna().any():
+        ax2.plot(x, series["diet_mg"], "o-", ms=2.5, lw=1, color=DIET, label="diet (mg)")
+    ax2.set_ylabel("Mg mg / day")
+    ax2.legend(loc="lower right", bbox_to_anchor=(1, 1), ncols=2, frameon=False, fontsize=8)
+    fig.autofmt_xdate()
+    return _svg(fig, "timeline of daily counts and intake")
+
+
+def forest(rows: list[tuple[str, float | None, float | None, float | None]], title: str) -> str:
+    """Rate ratios with 95% CIs on a log axis, one row per (label, rr, lo, hi); 1 = no effect."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(8, 0.5 + 0.45 * max(1, len(rows))))
+    ys = np.arange(len(rows))[::-1]
+    finite = [v for _, rr, lo, hi in rows for v in (rr, lo, hi) if v is not None and math.isfinite(v) and v > 0]
+    lo_lim = min([0.25] + finite) / 1.2
+    hi_lim = max([2.0] + finite) * 1.2
+    for y, (label, rr, lo, hi) in zip(ys, rows):
+        if rr is None or not math.isfinite(rr):
+            ax.text(1.0, y, "  no estimate", va="center", fontsize=8, color="#777777")
+            continue
+        ax.plot([lo, hi], [y, y], color=INK, lw=1.5)
+        ax.plot([rr], [y], "s", color=EVENTS, ms=7)
+        ax.text(hi_lim, y, f"  {rr:.2f} ({lo:.2f}-{hi:.2f})", va="center", fontsize=8)
+    ax.axvline(1.0, color="#999999", ls="--", lw=1)
+    ax.set_xscale("log")
+    ax.set_xlim(lo_lim, hi_lim)
+    ticks = [t for t in (0.1, 0.25, 0.5, 0.7, 1, 1.5, 2, 4, 10) if lo_lim <= t <= hi_lim]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.minorticks_off()
+    ax.set_yticks(ys, [r[0] for r in rows])
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.set_xlabel("rate ratio per 100 mg/day (95% CI); < 1 means fewer events")
+    ax.set_title(title, loc="left")
+    return _svg(fig, title)
+
+
+def lag_profile(terms: list[LagTerm]) -> str:
+    rows = [(t.term, t.rate_ratio, t.ci_low, t.ci_high) for t in terms]
+    return forest(rows, "Lag profile: each term fitted alone (Holm-corrected p in the table)")
+
+
+def hours(table: pd.DataFrame) -> str:
+    """Events by local hour of day, stacked by kind."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(10, 2.8))
+    bottom = np.zeros(24)
+    for i, kind in enumerate(table.columns):
+        vals = table[kind].to_numpy(float)
+        ax.bar(np.arange(24), vals, bottom=bottom, width=0.85, color=KIND_COLOURS[i % len(KIND_COLOURS)], label=kind)
+        bottom += vals
+    ax.set_xticks(range(0, 24, 2), [f"{h:02d}" for h in range(0, 24, 2)])
+    ax.set_xlabel("local hour of day")
+    ax.set_ylabel("events")
+    ax.set_title("Hour of day", loc="left")
+    ax.legend(frameon=False, fontsize=8, ncols=min(5, len(table.columns)))
+    return _svg(fig, "events by hour of day")
+
+
+def per_kind(counts: pd.DataFrame, tracked: pd.Series) -> str:
+    """Small multiples: each kind's daily counts on tracked days with a 7-day mean."""
+    plt = _plt()
+    kinds = list(counts.columns)
+    fig, axes = plt.subplots(len(kinds), 1, figsize=(10, 1.0 + 1.5 * len(kinds)), sharex=True, squeeze=False)
+    for i, (ax, kind) in enumerate(zip(axes[:, 0], kinds)):
+        y = counts[kind].where(tracked)
+        colour = KIND_COLOURS[i % len(KIND_COLOURS)]
+        ax.bar(y.index, y.fillna(0), width=0.8, color=colour, alpha=0.45)
+        ax.plot(y.index, y.rolling(7, min_periods=4).mean(), color=colour, lw=1.6)
+        ax.set_ylabel(kind)
+    axes[0, 0].set_title("Per symptom kind: daily counts and 7-day mean (tracked days)", loc="left")
+    fig.autofmt_xdate()
+    return _svg(fig, "per symptom kind")
+
+
+def effect_rows(results: dict[str, Result]) -> list[tuple[str, float | None, float | None, float | None]]:
+    return [(name, r.rate_ratio_per_100mg, r.ci_low, r.ci_high) for name, r in results.items()]
