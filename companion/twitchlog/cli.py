@@ -264,11 +264,15 @@ def _register_hardware_commands() -> None:
 _register_hardware_commands()
 
 from .cli_events import events  # noqa: E402
+from .cli_export import export  # noqa: E402
 from .cli_intake import intake  # noqa: E402
+from .cli_trial import trial  # noqa: E402
 from .cli_virtual import demo, virtual_device, virtual_link  # noqa: E402
 
 main.add_command(events)
 main.add_command(intake)
+main.add_command(trial)
+main.add_command(export)
 main.add_command(demo)
 main.add_command(virtual_device)
 main.add_command(virtual_link)
