@@ -187,3 +187,19 @@ def test_report_renders_in_headless_chromium(built, tmp_path):
     rows = lambda mask: mask.any(axis=1).nonzero()[0]  # noqa: E731
     assert rows(supplement).min() > rows(events).min()  # the effect forest comes before the timeline
     assert rows(cramp).max() - rows(cramp).min() > 300  # two charts use the cramp colour
+
+
+def test_long_series_charts_stay_small():
+    import numpy as np
+    import pandas as pd
+
+    days = pd.date_range("2021-01-01", periods=3 * 365, freq="D")
+    rng = np.random.default_rng(0)
+    series = pd.DataFrame(
+        {"events": rng.poisson(40, len(days)), "tracked": rng.random(len(days)) > 0.05,
+         "supp_mg": np.where(rng.random(len(days)) > 0.5, 200.0, 0.0), "diet_mg": 300.0},
+        index=days,
+    )
+    svg = report_charts.timeline(series, "three years")
+    kinds = report_charts.per_kind(pd.DataFrame({"twitch": series["events"]}), series["tracked"])
+    assert len(svg) < 400_000 and len(kinds) < 200_000  # filled steps, not a thousand bars each

@@ -25,7 +25,9 @@ def _fmt(x: float | None, spec: str = ".2f") -> str:
 def print_summary(rep, path: Path) -> None:  # noqa: ANN001 - report.Report, imported lazily
     """The terminal's short summary: one row per kind, the main wording, what is still needed."""
     m = rep.main
-    table = Table("kind", "rate ratio / 100 mg", "95% CI", "p", "days", "events", title="Effect of supplemental magnesium")
+    table = Table(
+        "kind", "rate ratio / 100 mg", "95% CI", "p", "days", "events", title="Effect of supplemental magnesium"
+    )
     for name, r in rep.results.items():
         table.add_row(
             name, _fmt(r.rate_ratio_per_100mg), f"{_fmt(r.ci_low)} - {_fmt(r.ci_high)}", _fmt(r.p_value, ".3g"),
@@ -51,7 +53,9 @@ def print_summary(rep, path: Path) -> None:  # noqa: ANN001 - report.Report, imp
     help=f"where to write the HTML (default: {REPORT_NAME} next to the database, in the user data folder)",
 )
 @click.option("--open", "open_it", is_flag=True, help="open the report in the web browser")
-@click.option("--json", "as_json", is_flag=True, help="print the key figures as one JSON object (the report is still written)")
+@click.option(
+    "--json", "as_json", is_flag=True, help="print the key figures as one JSON object (the report is still written)"
+)
 @click.option(
     "--kind", "kinds", multiple=True, metavar="KIND",
     help=f"only this symptom kind (repeatable; default: all kinds combined, then each): {', '.join(KIND_CODES)}",

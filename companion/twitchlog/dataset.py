@@ -86,6 +86,18 @@ def _hour(utc: int, tz: tzinfo | None) -> int:
     return (datetime.fromtimestamp(utc) if tz is None else datetime.fromtimestamp(utc, tz)).hour
 
 
+def _table(counter: Counter, index: pd.Index, columns: list[str]) -> pd.DataFrame:
+    """A (row key, column) -> count Counter as a full int table over `index` x `columns`."""
+    if not counter:
+        return pd.DataFrame(0, index=index, columns=columns, dtype="int64")
+    keys = list(counter)
+    rows = [pd.Timestamp(k[0]) if isinstance(k[0], date) else k[0] for k in keys]
+    long = pd.Series(list(counter.values()), index=pd.MultiIndex.from_arrays([rows, [k[1] for k in keys]]))
+    table = long.unstack(fill_value=0).reindex(index=index, columns=columns, fill_value=0).astype("int64")
+    table.columns.name = None
+    return table
+
+
 def gap_dates(gaps: Iterable[tuple[int, int]], first: date, last: date, tz: tzinfo | None = None) -> set[date]:
     """The local dates in first..last that a gap [start, end) overlaps, even partly."""
     out: set[date] = set()
@@ -117,7 +129,8 @@ def build(
     placed = [e for e in events if e.utc is not None]
     unknown = len(events) - len(placed)
     if not placed:
-        raise ValueError("no symptom events with a known time yet" + (f" ({unknown} with an unknown time)" if unknown else ""))
+        extra = f" ({unknown} with an unknown time)" if unknown else ""
+        raise ValueError("no symptom events with a known time yet" + extra)
     now = datetime.now().timestamp() if now is None else float(now)
     today = _day(int(now), tz)
     row = store.db.execute("SELECT MAX(finished_utc) FROM syncs WHERE outcome = 'ok'").fetchone()
@@ -149,12 +162,8 @@ def build(
         per_day[(d, name)] += 1
         hours[(_hour(e.utc, tz), name)] += 1
         estimated += e.time_quality in ("extrapolated", "backdated")
-    counts = pd.DataFrame(0, index=index, columns=names, dtype="int64")
-    for (d, name), n in per_day.items():
-        counts.loc[pd.Timestamp(d), name] = n
-    hour_table = pd.DataFrame(0, index=pd.RangeIndex(24, name="hour"), columns=names, dtype="int64")
-    for (h, name), n in hours.items():
-        hour_table.loc[h, name] = n
+    counts = _table(per_day, index, names)
+    hour_table = _table(hours, pd.RangeIndex(24, name="hour"), names)
 
     tracked = pd.Series(index >= pd.Timestamp(first_event_day), index=index, name="tracked")
     gapped = gap_dates(((g["start_utc"], g["end_utc"]) for g in store.gaps()), first, last, tz)

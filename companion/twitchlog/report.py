@@ -128,7 +128,8 @@ def _effect_section(rep: Report) -> str:
             _e(name), _num(r.rate_ratio_per_100mg), f"{_num(r.ci_low)} &ndash; {_num(r.ci_high)}", _p(r.p_value),
             _e(r.p_method or ""), str(r.days_used), str(r.events), _e(r.model or "none"),
         ])
-    table = _table(["kind", "rate ratio / 100 mg", "95% CI", "p", "p-value method", "days used", "events", "model"], rows)
+    head = ["kind", "rate ratio / 100 mg", "95% CI", "p", "p-value method", "days used", "events", "model"]
+    table = _table(head, rows)
     chart = report_charts.forest(report_charts.effect_rows(rep.results), "Effect per 100 mg/day, lags 0-3 combined")
     extra = []
     m = rep.main
@@ -139,7 +140,8 @@ def _effect_section(rep: Report) -> str:
     if m.steady_state:
         s = m.steady_state
         extra.append(f"Taken daily for two weeks or more (lags 0-3 plus the 14-day build-up): rate ratio "
-                     f"{_num(s['rate_ratio'])} per 100 mg/day (95% CI {_num(s['ci_low'])} &ndash; {_num(s['ci_high'])}).")
+                     f"{_num(s['rate_ratio'])} per 100 mg/day "
+                     f"(95% CI {_num(s['ci_low'])} &ndash; {_num(s['ci_high'])}).")
     extra.append(f"Estimand: {_e(m.estimand)}.")
     return _figure(chart, "Squares: rate ratio; lines: 95% CI; dashed line: no effect.") + table + "".join(
         f"<p class='small'>{x}</p>" for x in extra)
@@ -148,8 +150,8 @@ def _effect_section(rep: Report) -> str:
 def _lags_section(r: analysis.Result) -> str:
     if not r.lag_profile:
         return "<p>No lag profile: the model was not fitted (see the data-quality notes).</p>"
-    rows = [[_e(t.term), _num(t.rate_ratio), f"{_num(t.ci_low)} &ndash; {_num(t.ci_high)}", _p(t.p), _p(t.p_holm),
-             _p(t.p_bh)] for t in r.lag_profile]
+    rows = [[_e(t.term), _num(t.rate_ratio), f"{_num(t.ci_low)} &ndash; {_num(t.ci_high)}", _p(t.p),
+             _p(t.p_holm), _p(t.p_bh)] for t in r.lag_profile]
     return (_figure(report_charts.lag_profile(r.lag_profile), "Each lag term fitted on its own, same covariates.")
             + _table(["term", "rate ratio / 100 mg", "95% CI", "p (uncorrected)", "p (Holm)", "p (BH)"], rows)
             + "<p class='small'>Five terms are scanned, so read the Holm-corrected p-values; the main estimate above "

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import math
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import pandas as pd
@@ -32,7 +32,9 @@ def _plt():
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
-    plt.rcParams.update({"font.size": 9, "axes.spines.top": False, "axes.spines.right": False, "svg.hashsalt": "twitchlog"})
+    plt.rcParams.update(
+        {"font.size": 9, "axes.spines.top": False, "axes.spines.right": False, "svg.hashsalt": "twitchlog"}
+    )
     return plt
 
 
@@ -49,21 +51,39 @@ def _svg(fig, label: str) -> str:
     return svg.replace("<svg", f'<svg role="img" aria-label="{label}" class="chart"', 1)
 
 
+#: Up to this many days, one bar per day; beyond it, filled steps (thousands of bars make huge, slow SVGs).
+MAX_BARS = 180
+_HALF_DAY = pd.Timedelta(hours=12)
+
+
+def _spans(ax, index: pd.DatetimeIndex, mask: np.ndarray, colour: str) -> None:
+    """Shade each run of consecutive days where `mask` holds (one rectangle per run, not per day)."""
+    mask = np.asarray(mask, dtype=bool)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(int), [0]])))
+    for start, stop in zip(edges[::2], edges[1::2]):
+        ax.axvspan(index[start] - _HALF_DAY, index[stop - 1] + _HALF_DAY, color=colour, lw=0, zorder=0)
+
+
+def _daily_bars(ax, index: pd.DatetimeIndex, values: np.ndarray, colour: str, **kw) -> None:
+    if len(index) <= MAX_BARS:
+        ax.bar(index, values, width=0.8, color=colour, **kw)
+    else:
+        ax.fill_between(index, np.nan_to_num(values), step="mid", color=colour, lw=0, **kw)
+
+
 def timeline(series: pd.DataFrame, title: str) -> str:
     """Daily counts (untracked days shaded, model fit dotted) over supplemental and dietary intake."""
     plt = _plt()
-    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(10, 4.6), sharex=True, gridspec_kw={"height_ratios": [3, 1.6]})
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(9, 4.6), sharex=True, gridspec_kw={"height_ratios": [3, 1.6]})
     x = series.index
     tracked = series["tracked"].to_numpy(bool)
     if "planned_mg" in series:
         for a in (ax, ax2):
-            on = series["planned_mg"].fillna(0).to_numpy() > 0
-            for d in x[on]:
-                a.axvspan(d - pd.Timedelta(hours=12), d + pd.Timedelta(hours=12), color=ON_BLOCK, lw=0, zorder=0)
+            _spans(a, x, series["planned_mg"].fillna(0).to_numpy() > 0, ON_BLOCK)
     ymax = max(1, int(series["events"].max()))
-    for d in x[~tracked]:
-        ax.axvspan(d - pd.Timedelta(hours=12), d + pd.Timedelta(hours=12), color=UNTRACKED, lw=0, zorder=0)
-    ax.bar(x[tracked], series["events"].to_numpy()[tracked], width=0.8, color=EVENTS, label="events (tracked day)")
+    _spans(ax, x, ~tracked, UNTRACKED)
+    counts = np.where(tracked, series["events"].to_numpy(float), np.nan)
+    _daily_bars(ax, x, counts, EVENTS, label="events (tracked day)")
     if "fitted" in series and series["fitted"].notna().any():
         ax.plot(x, series["fitted"], ":", color=INK, lw=1.2, label="model fit")
     ax.set_ylim(0, ymax * 1.15)
@@ -75,17 +95,18 @@ def timeline(series: pd.DataFrame, title: str) -> str:
     handles.append(Patch(color=UNTRACKED, label="not tracked"))
     if "planned_mg" in series:
         handles.append(Patch(color=ON_BLOCK, label="plan: on block"))
-    ax.legend(handles=handles, loc="lower right", bbox_to_anchor=(1, 1), ncols=4, frameon=False, fontsize=8)
-    ax2.bar(x, series["supp_mg"], width=0.8, color=SUPP, label="supplement (elemental mg)")
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=8)
+    _daily_bars(ax2, x, series["supp_mg"].to_numpy(float), SUPP, label="supplement (elemental mg)")
     if series["diet_mg"].notna().any():
-        ax2.plot(x, series["diet_mg"], "o-", ms=2.5, lw=1, color=DIET, label="diet (mg)")
+        style = "o-" if len(x) <= MAX_BARS else "-"
+        ax2.plot(x, series["diet_mg"], style, ms=2.5, lw=1, color=DIET, label="diet (mg)")
     ax2.set_ylabel("Mg mg / day")
-    ax2.legend(loc="lower right", bbox_to_anchor=(1, 1), ncols=2, frameon=False, fontsize=8)
+    ax2.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=8)
     fig.autofmt_xdate()
     return _svg(fig, "timeline of daily counts and intake")
 
 
-def forest(rows: list[tuple[str, float | None, float | None, float | None]], title: str) -> str:
+def forest(rows: Sequence[tuple[str, float | None, float | None, float | None]], title: str) -> str:
     """Rate ratios with 95% CIs on a log axis, one row per (label, rr, lo, hi); 1 = no effect."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(8, 0.5 + 0.45 * max(1, len(rows))))
@@ -143,7 +164,7 @@ def per_kind(counts: pd.DataFrame, tracked: pd.Series) -> str:
     for i, (ax, kind) in enumerate(zip(axes[:, 0], kinds)):
         y = counts[kind].where(tracked)
         colour = KIND_COLOURS[i % len(KIND_COLOURS)]
-        ax.bar(y.index, y.fillna(0), width=0.8, color=colour, alpha=0.45)
+        _daily_bars(ax, pd.DatetimeIndex(y.index), y.to_numpy(float), colour, alpha=0.45)
         ax.plot(y.index, y.rolling(7, min_periods=4).mean(), color=colour, lw=1.6)
         ax.set_ylabel(kind)
     axes[0, 0].set_title("Per symptom kind: daily counts and 7-day mean (tracked days)", loc="left")
