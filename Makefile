@@ -29,7 +29,7 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 demo: setup
-	$(BIN)/twitchlog demo
+	$(BIN)/twitchlog demo --out demo-out
 
 test: setup
 	$(BIN)/python -m pytest

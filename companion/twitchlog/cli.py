@@ -267,13 +267,16 @@ from .cli_events import events  # noqa: E402
 from .cli_export import export  # noqa: E402
 from .cli_intake import intake  # noqa: E402
 from .cli_trial import trial  # noqa: E402
-from .cli_virtual import demo, virtual_device, virtual_link  # noqa: E402
+from .cli_report import report  # noqa: E402
+from .cli_virtual import core_demo, demo, virtual_device, virtual_link  # noqa: E402
 
 main.add_command(events)
 main.add_command(intake)
 main.add_command(trial)
 main.add_command(export)
+main.add_command(report)
 main.add_command(demo)
+main.add_command(core_demo)
 main.add_command(virtual_device)
 main.add_command(virtual_link)
 

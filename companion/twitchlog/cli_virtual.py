@@ -11,10 +11,50 @@ from .errors import UserError
 
 
 @click.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-out"), show_default=True, help="folder for the demo database and the report")
+@click.option("--weeks", type=click.IntRange(2, 52), default=8, show_default=True, help="weeks of the simulated trial")
+@click.option("--seed", type=int, default=7, show_default=True, help="random seed for the trial and its presses")
+@click.option("--speed", type=click.FloatRange(1, 200), default=20, show_default=True, help="simulated seconds per real second while the device is awake")
+@click.option("--open", "open_it", is_flag=True, help="open the report in the web browser")
+def demo(out_dir: Path, weeks: int, seed: int, speed: float, open_it: bool) -> None:
+    """The whole product without hardware: eight weeks of a randomized magnesium trial, end to end.
+
+    The unmodified firmware runs on the virtual device; a scripted wearer presses
+    its button following a randomized on/off plan with a built-in effect and holds
+    it weekly to sync; the companion pairs and syncs over the real BLE stack
+    (bleak API on Bumble), logs the intake, marks the days without the device, and
+    writes the report.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from . import demo as demo_mod
+    from .cli_common import out
+    from .cli_report import print_summary
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=out) as progress:
+        task = progress.add_task("starting the virtual device", total=None)
+
+        def step(what: str, done: int, total: int) -> None:
+            progress.update(task, description=what, completed=done, total=total)
+
+        result = asyncio.run(demo_mod.run(out_dir, weeks=weeks, seed=seed, speed=speed, step=step))
+    out.print(
+        f"{result.pressed} presses, {result.stored} events synced over BLE in {result.syncs} syncs; "
+        f"largest clock error after correction {result.max_time_error_s:.1f} s (3% RTC drift)"
+    )
+    print_summary(result.analysis, result.report)
+    out.print(f"database: {result.db}")
+    if open_it:
+        import webbrowser
+
+        webbrowser.open(result.report.resolve().as_uri())
+
+
+@click.command("core-demo")
 @click.option("--weeks", type=click.IntRange(1, 520), default=8, show_default=True, help="weeks of presses to replay")
 @click.option("--seed", type=int, default=7, show_default=True, help="random seed for the press script")
-def demo(weeks: int, seed: int) -> None:
-    """Run the firmware core end to end on a simulated flash chip.
+def core_demo(weeks: int, seed: int) -> None:
+    """The firmware core alone on a simulated flash chip (no BLE).
 
     Replays scripted button presses through the real gesture decoder, the
     power-cut-safe event log on LittleFS and the clock anchors, cuts the power
