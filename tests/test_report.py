@@ -203,3 +203,13 @@ def test_long_series_charts_stay_small():
     svg = report_charts.timeline(series, "three years")
     kinds = report_charts.per_kind(pd.DataFrame({"twitch": series["events"]}), series["tracked"])
     assert len(svg) < 400_000 and len(kinds) < 200_000  # filled steps, not a thousand bars each
+
+
+def test_cli_summary_says_what_is_still_needed(tmp_path):
+    db = tmp_path / "few.db"
+    with Store(db) as store:
+        for day in range(5, 10):
+            store.add_event(_utc(dt.datetime(2026, 1, day, 9)), P.KIND_TWITCH)
+    result = _run("--db", db, "report", "--out", tmp_path / "r.html")
+    assert result.exit_code == 0, result.output
+    assert "Not enough data yet" in result.output and "needed: 5 tracked days; at least 28" in result.output

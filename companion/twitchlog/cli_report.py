@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from .cli_common import Settings, out, print_json
@@ -34,10 +35,10 @@ def print_summary(rep, path: Path) -> None:  # noqa: ANN001 - report.Report, imp
             str(r.days_used), str(r.events),
         )
     out.print(table)
-    out.print(m.wording, highlight=False)
+    out.print(m.wording, highlight=False, markup=False)
     for s in m.sufficiency:
         if s.blocking:
-            out.print(f"[yellow]needed:[/] {s.message}", highlight=False)
+            out.print(f"[yellow]needed:[/] {escape(s.message)}", highlight=False)
     d = rep.data
     out.print(
         f"{d.first} to {d.last}: {d.days - d.untracked_days} tracked days, {d.untracked_days} untracked, "

@@ -85,7 +85,8 @@ def summary(rep: Report, path: Path | None = None) -> dict:
 
 # -- HTML -------------------------------------------------------------------------------
 CSS = """
-body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;color:#222;max-width:1100px;margin:2em auto;padding:0 1em}
+body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;color:#222;max-width:1100px;margin:2em auto;
+padding:0 1em}
 h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em}
 .meta{color:#666}.headline{font-size:1.15em;background:#f6f8fa;border-left:4px solid #3a5a99;padding:.8em 1em}
 .warn{border-left-color:#e76f51}table{border-collapse:collapse;margin:.8em 0}
