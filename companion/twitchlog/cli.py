@@ -15,7 +15,7 @@ from bleak.exc import BleakError
 from rich.table import Table
 
 from . import __version__
-from .cli_common import Settings, default_db, err, out, print_json, run
+from .cli_common import Settings, default_db, err, out, print_json, run_ble
 from .errors import UserError
 
 class TwitchlogGroup(click.Group):
@@ -27,9 +27,9 @@ class TwitchlogGroup(click.Group):
         except UserError as e:
             err.print(f"[bold red]twitchlog:[/] {e}", highlight=False, markup=True, soft_wrap=True)
             ctx.exit(e.exit_code)
-        except (BleakError, OSError) as e:
-            # The OS Bluetooth stack is missing, off or refused us (bleak raises
-            # BleakError, or OSError when BlueZ's D-Bus socket is absent).
+        except BleakError as e:
+            # The OS Bluetooth stack is missing, off or refused us (its OSErrors
+            # are turned into UserError by run_ble in the BLE commands).
             err.print(f"[bold red]twitchlog:[/] Bluetooth: {e or type(e).__name__} (is Bluetooth on? without an OS stack use --adapter bumble:usb:0)", highlight=False, soft_wrap=True)
             ctx.exit(1)
         except KeyboardInterrupt:
@@ -83,7 +83,7 @@ def scan(settings: Settings, timeout: float, as_json: bool) -> None:
         ]
 
     with out.status(f"scanning for {timeout:g} s…") if not as_json else _nothing():
-        devices = run(body())
+        devices = run_ble(body())
     if as_json:
         return print_json(devices)
     if not devices:
@@ -119,7 +119,7 @@ def pair(settings: Settings, address: str | None, timeout: float) -> None:
                 return await devicectl.pair(adapter, store, address, scan_timeout=timeout)
 
     with out.status("pairing…"):
-        info = run(body())
+        info = run_ble(body())
     out.print(f"paired with [bold]{info.get('name') or info['address']}[/] ({info['address']}), serial {info.get('serial', '?')}, firmware {info.get('firmware', '?')}")
 
 
@@ -168,7 +168,7 @@ def sync(settings: Settings, address: str | None, watch: bool, timeout: float, a
                         await watch_loop(adapter, store, log, progress=show)
 
             try:
-                run(watching())
+                run_ble(watching())
             except KeyboardInterrupt:
                 progress.console.log("stopped")
             return
@@ -178,7 +178,7 @@ def sync(settings: Settings, address: str | None, watch: bool, timeout: float, a
                 with settings.store() as store:
                     return await sync_mod.sync(adapter, store, address, progress=show, scan_timeout=timeout)
 
-        result = run(body())
+        result = run_ble(body())
     if as_json:
         return print_json(result.to_dict())
     retry = f" after {result.attempts} attempts" if result.attempts > 1 else ""
@@ -216,7 +216,7 @@ def device_info(settings: Settings, address: str | None, port: str | None, as_js
             with settings.store() as store:
                 return await devicectl.device_info(adapter, store, address)
 
-    info = run(body())
+    info = run_ble(body())
     if as_json:
         return print_json(info)
     table = Table("field", "value", show_header=False)
@@ -245,7 +245,7 @@ def device_settings(settings: Settings, address: str | None, changes: tuple[str,
             with settings.store() as store:
                 return await devicectl.settings(adapter, store, address, wanted)
 
-    values = run(body())
+    values = run_ble(body())
     if as_json:
         return print_json(values)
     table = Table("setting", "value")

@@ -45,5 +45,16 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
 
 
+def run_ble(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a BLE command: an OSError from the Bluetooth stack (BlueZ's D-Bus socket missing,
+    an adapter gone) becomes one line."""
+    from .errors import UserError
+
+    try:
+        return asyncio.run(coro)
+    except OSError as e:
+        raise UserError(f"Bluetooth: {e} (is Bluetooth on? without an OS stack use --adapter bumble:usb:0)") from None
+
+
 def print_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, default=str))

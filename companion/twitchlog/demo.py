@@ -25,6 +25,7 @@ from bumble.link import LocalLink
 from . import devicectl, intake, report, simulate, trialstore
 from . import sync as sync_mod
 from .adapter import Adapter
+from .errors import UserError
 from .bumble_bleak import BumbleHost
 from .firmware.clock import UNIX_AT_2000
 from .store import Store
@@ -52,7 +53,10 @@ def _utc(local: dt.datetime) -> float:
 
 
 async def run(out: Path, *, weeks: int = 8, seed: int = 7, speed: float = 20.0, step: Step | None = None) -> DemoResult:
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"--out {out}: {e.strerror}") from None
     db = out / "twitchlog.db"
     for old in out.glob("twitchlog.db*"):
         old.unlink()  # the demo starts from nothing each time

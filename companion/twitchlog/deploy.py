@@ -270,7 +270,7 @@ def deploy(port: str, board_name: str, progress: Progress | None = None) -> dict
         with contextlib.redirect_stdout(io.StringIO()):
             transport.enter_raw_repl(soft_reset=True, timeout_overall=REPL_TIMEOUT_S * 2)
         answered = _verify(transport)
-    except TransportError as e:
+    except (TransportError, OSError) as e:  # OSError includes serial.SerialException: unplugged mid-copy
         raise UserError(f"{port}: the board stopped answering during deploy ({e}): run deploy again") from None
     finally:
         with contextlib.suppress(Exception):
@@ -342,7 +342,7 @@ def usb_info(port: str) -> dict:
         if "protocol.mpy" not in listing and "protocol.py" not in listing:
             raise UserError(f"{port}: MicroPython {version} is running but twitchlog is not deployed (deploy it first)")
         info = _run(transport, _INFO)
-    except TransportError as e:
+    except (TransportError, OSError) as e:
         raise UserError(f"{port}: the board stopped answering ({e})") from None
     finally:
         with contextlib.suppress(Exception):

@@ -117,6 +117,7 @@ def deploy_command(port, board_name):
         f"for {result['board']} to {port}: {len(result['files'])} files, {result['bytes']:,} bytes, "
         f"MicroPython {result['micropython']}."
     )
+    console.print("Press RESET (or unplug and plug in) to start it: main.py then runs the app.")
     if not result["firmware_checked"]:
         console.print("Note: this MicroPython has no bluetooth/machine, so only the pure modules were import-checked.")
 

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 SOURCES = ("supplement", "diet")
 ORIGINS = ("manual", "cronometer", "apple-health", "csv")
-UPPER_LEVEL_MG = 350  # supplemental, adults, mg/day (IOM 1997; the same as sufficiency.UPPER_LEVEL_MG)
+UPPER_LEVEL_MG = 350  # supplemental, adults, mg/day (IOM 1997); sufficiency uses this one
 MAX_ENTRY_MG = 5000.0  # elemental, one entry: above this it is a typo (or compound weight)
 
 # Elemental Mg, % by weight (BRIEF §9; NIH ODS, from the formulas).

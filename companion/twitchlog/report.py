@@ -59,7 +59,27 @@ def build(
     for name in names:
         daily = data.daily(None if name == COMBINED else name)
         results[name] = analysis.analyze(daily, plan, n_rerandomizations=n_rerandomizations)
+    _correct_per_kind(results, main=names[0])
     return Report(data, plan, results)
+
+
+def _correct_per_kind(results: dict[str, analysis.Result], main: str) -> None:
+    """Per-kind results are several tests: only a Holm-adjusted p below 0.05 may claim an effect there."""
+    from statsmodels.stats.multitest import multipletests
+
+    kinds = [name for name, r in results.items() if name != main and r.p_value is not None]
+    if len(kinds) < 2:
+        return
+    adjusted = multipletests([results[k].p_value for k in kinds], method="holm")[1]
+    for name, p_holm in zip(kinds, adjusted):
+        r = results[name]
+        r.notes.append(f"One of {len(kinds)} per-kind analyses: Holm-adjusted p = {p_holm:.3g}.")
+        if r.reports_effect and p_holm >= 0.05:
+            r.reports_effect = False
+            r.wording = analysis.wording(r) + (
+                f" (Exploratory: across {len(kinds)} symptom kinds the Holm-adjusted p is {p_holm:.3g}, so no effect "
+                "is claimed for this kind alone.)"
+            )
 
 
 # -- key figures ---------------------------------------------------------------------
@@ -68,6 +88,9 @@ def _figures(r: analysis.Result) -> dict:
     keys = ("rate_ratio_per_100mg", "ci_low", "ci_high", "p_value", "p_method", "days_used", "randomized", "design",
             "model", "events", "sufficient", "reports_effect", "wording")
     out = {k: d[k] for k in keys}
+    out["estimand"] = d["estimand"]
+    out["exposure"] = "log2(1 + mg/100): the rate ratio at dose d mg/day is RR ** log2(1 + d/100)"
+    out["rr_at_dose"] = d.get("rr_at_dose")
     out["sufficiency"] = [s["message"] for s in d["sufficiency"]]
     return out
 

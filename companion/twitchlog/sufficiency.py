@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import trial
+from .intake import UPPER_LEVEL_MG  # noqa: F401  (one definition of the supplemental UL)
 
 if TYPE_CHECKING:
     from .analysis import Result
@@ -18,7 +19,6 @@ MIN_ON_DAYS = 7
 MIN_OFF_DAYS = 7
 MIN_SWITCHES = 4  # observational: on/off changes; one start and no stop is a before/after comparison
 MIN_PAIRS = 5  # 2**5 = 32 assignments: the smallest p a randomization test can give is 1/32
-UPPER_LEVEL_MG = 350  # supplemental, adults (IOM 1997)
 TARGET_RR = 0.70  # the effect the precision message is sized for
 PLACEBO_FALL = 0.28  # placebo-arm fall in magnesium-for-cramps trials
 
@@ -120,7 +120,10 @@ def wording(r: Result) -> str:
         f"(95% CI {r.ci_low:.2f} to {r.ci_high:.2f}; p = {r.p_value:.3g}, {r.p_method})."
     )
     if r.reports_effect:
-        claim = f" About {direction} symptom events per 100 mg/day over the last four days."
+        claim = (
+            f" About {direction} symptom events at 100 mg/day than with none, taken over the last four days "
+            "(at other doses the ratio is RR ** log2(1 + mg/100))."
+        )
     elif r.sufficient:
         claim = " This is compatible with no effect: chance alone could produce a difference this large."
     else:
