@@ -226,22 +226,13 @@ def fit_counts(y: np.ndarray, X: np.ndarray, pos: np.ndarray, T: int, *, alpha: 
 
 def holm(p: np.ndarray) -> np.ndarray:
     """Holm step-down adjusted p-values."""
-    p = np.asarray(p, dtype=float)
-    m = len(p)
-    order = np.argsort(p)
-    adj = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
-    out = np.empty(m)
-    out[order] = adj
-    return out
+    from statsmodels.stats.multitest import multipletests
+
+    return multipletests(np.asarray(p, dtype=float), method="holm")[1]
 
 
 def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
     """Benjamini-Hochberg (FDR) adjusted p-values."""
-    p = np.asarray(p, dtype=float)
-    m = len(p)
-    order = np.argsort(p)
-    ranked = p[order] * m / np.arange(1, m + 1)
-    adj = np.minimum(1.0, np.minimum.accumulate(ranked[::-1])[::-1])
-    out = np.empty(m)
-    out[order] = adj
-    return out
+    from statsmodels.stats.multitest import multipletests
+
+    return multipletests(np.asarray(p, dtype=float), method="fdr_bh")[1]
