@@ -123,6 +123,24 @@ class Central:
         return out
 
 
+async def bonded_central(link: LocalLink, device) -> tuple["Central", int]:
+    """Boot the device to deep sleep, hold it into pairing mode and bond a new central.
+
+    Returns the central and the device's event mark from just before the hold.
+    """
+    await device.start()
+    await device.advance(1)
+    await device.wait_asleep()
+    central = await Central.on_link(link).start()
+    mark = device.mark()
+    await device.hold(6.5)
+    await device.wait_for("pairing", since=mark)
+    await central.connect(device.address)
+    await central.pair()
+    await device.wait_for("bonded", since=mark)
+    return central, mark
+
+
 def preload_log(device, count: int, start_time: int = 1000, kinds=(protocol.KIND_TWITCH, protocol.KIND_CRAMP)) -> None:
     """Store `count` records with the real event log, as weeks of presses would have."""
     image = device.hw.image
@@ -142,4 +160,4 @@ def seq_operand(op: int, operator: int, lo=None, hi=None) -> bytes:
     return protocol.racp_request(op, operator, lo, hi)
 
 
-__all__ = ["Central", "preload_log", "status", "struct", "protocol"]
+__all__ = ["Central", "bonded_central", "preload_log", "status", "struct", "protocol"]

@@ -19,6 +19,7 @@ import uuid as uuid_module
 from pathlib import Path
 from typing import Any
 
+from bleak.assigned_numbers import gatt_char_props_to_strs
 from bleak.backends.characteristic import BleakGATTCharacteristic
 from bleak.backends.client import BaseBleakClient, NotifyCallback
 from bleak.backends.descriptor import BleakGATTDescriptor
@@ -29,7 +30,6 @@ from bleak.exc import BleakError
 from bumble.core import UUID, BaseBumbleError, PhysicalTransport
 from bumble.core import AdvertisingData as AD
 from bumble.device import Advertisement, Connection, Device, Peer
-from bumble.gatt import Characteristic
 from bumble.hci import Address, HCI_ErrorCode
 from bumble.keys import JsonKeyStore
 from bumble.pairing import PairingConfig, PairingDelegate
@@ -37,16 +37,6 @@ from bumble.pairing import PairingConfig, PairingDelegate
 WANTED_MTU = 247  # 15 records per notification
 # How a peer that lost our bond answers an encryption request.
 _KEY_REJECTED = (HCI_ErrorCode.PIN_OR_KEY_MISSING_ERROR, HCI_ErrorCode.AUTHENTICATION_FAILURE_ERROR)
-_PROPERTY_NAMES = [
-    (Characteristic.Properties.BROADCAST, "broadcast"),
-    (Characteristic.Properties.READ, "read"),
-    (Characteristic.Properties.WRITE_WITHOUT_RESPONSE, "write-without-response"),
-    (Characteristic.Properties.WRITE, "write"),
-    (Characteristic.Properties.NOTIFY, "notify"),
-    (Characteristic.Properties.INDICATE, "indicate"),
-    (Characteristic.Properties.AUTHENTICATED_SIGNED_WRITES, "authenticated-signed-writes"),
-    (Characteristic.Properties.EXTENDED_PROPERTIES, "extended-properties"),
-]
 
 
 def bleak_uuid(uuid: UUID) -> str:
@@ -251,7 +241,7 @@ class BumbleClient(BaseBleakClient):
             bleak_service = BleakGATTService(service, service.handle, bleak_uuid(service.uuid))
             services.add_service(bleak_service)
             for char in await peer.discover_characteristics(service=service):
-                properties = [name for flag, name in _PROPERTY_NAMES if char.properties & flag]
+                properties = sorted(gatt_char_props_to_strs(int(char.properties)))
                 bleak_char = BleakGATTCharacteristic(
                     char, char.handle, bleak_uuid(char.uuid), properties,  # type: ignore[arg-type]
                     lambda: self.mtu_size - 3, bleak_service,

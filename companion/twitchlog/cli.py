@@ -6,6 +6,7 @@ A UserError from the library becomes one line on stderr and exit status 1.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,7 @@ def scan(settings: Settings, timeout: float, as_json: bool) -> None:
             for dev, adv in found.values()
         ]
 
-    with out.status(f"scanning for {timeout:g} s…") if not as_json else _nothing():
+    with out.status(f"scanning for {timeout:g} s…") if not as_json else contextlib.nullcontext():
         devices = run_ble(body())
     if as_json:
         return print_json(devices)
@@ -92,14 +93,6 @@ def scan(settings: Settings, timeout: float, as_json: bool) -> None:
     for d in devices:
         table.add_row(d["address"], d["name"] or "-", str(d["rssi"]), "yes" if d["paired"] else "no")
     out.print(table)
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 @main.command()

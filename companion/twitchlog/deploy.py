@@ -180,6 +180,23 @@ def open_board(port: str, repl_timeout: float = REPL_TIMEOUT_S, soft_reset: bool
     return transport
 
 
+@contextlib.contextmanager
+def _board(port: str, lost: str):
+    """open_board, then: the board going away is one line (`lost` finishes it), and the port is always let go."""
+    from mpremote.transport import TransportError
+
+    transport = open_board(port)
+    try:
+        yield transport
+    except (TransportError, OSError) as e:  # OSError includes serial.SerialException: unplugged mid-copy
+        raise UserError(f"{port}: the board stopped answering{lost.format(e=e)}") from None
+    finally:
+        with contextlib.suppress(Exception):
+            transport.exit_raw_repl()
+        with contextlib.suppress(Exception):
+            transport.close()
+
+
 def _run(transport, code: str):
     """Run `code` on the board; its last printed line is a Python literal."""
     from mpremote.transport import TransportExecError
@@ -236,15 +253,12 @@ def _verify(transport) -> dict:
 
 def deploy(port: str, board_name: str, progress: Progress | None = None) -> dict:
     """Compile, copy, soft-reset and check; returns what the board answered."""
-    from mpremote.transport import TransportError
-
     from .firmware import protocol  # the same file the board gets
 
     profile, artifacts = build(board_name)
     total = sum(len(a.data) for a in artifacts)
     report = progress or (lambda done, total, label: None)
-    transport = open_board(port)
-    try:
+    with _board(port, " during deploy ({e}): run deploy again") as transport:
         board = _check_board(transport, port, profile, artifacts)
         listing = {entry.name for entry in transport.fs_listdir("/")}
         if "main.py" in listing:
@@ -270,13 +284,6 @@ def deploy(port: str, board_name: str, progress: Progress | None = None) -> dict
         with contextlib.redirect_stdout(io.StringIO()):
             transport.enter_raw_repl(soft_reset=True, timeout_overall=REPL_TIMEOUT_S * 2)
         answered = _verify(transport)
-    except (TransportError, OSError) as e:  # OSError includes serial.SerialException: unplugged mid-copy
-        raise UserError(f"{port}: the board stopped answering during deploy ({e}): run deploy again") from None
-    finally:
-        with contextlib.suppress(Exception):
-            transport.exit_raw_repl()
-        with contextlib.suppress(Exception):
-            transport.close()
     got_protocol, got_firmware = answered["protocol_version"], answered["firmware_version"]
     if got_protocol != protocol.PROTOCOL_VERSION:
         raise UserError(f"{port}: the board answers protocol {got_protocol}, expected {protocol.PROTOCOL_VERSION}")
@@ -333,22 +340,12 @@ def usb_info(port: str) -> dict:
     Opening the log runs the same mount-time recovery the device runs at every
     wake (a torn tail is cut back); nothing else is written.
     """
-    from mpremote.transport import TransportError
-
-    transport = open_board(port)
-    try:
+    with _board(port, " ({e})") as transport:
         platform, machine_name, _, version = _run(transport, _PROBE)
         listing = {entry.name for entry in transport.fs_listdir("/")}
         if "protocol.mpy" not in listing and "protocol.py" not in listing:
             raise UserError(f"{port}: MicroPython {version} is running but twitchlog is not deployed (deploy it first)")
         info = _run(transport, _INFO)
-    except (TransportError, OSError) as e:
-        raise UserError(f"{port}: the board stopped answering ({e})") from None
-    finally:
-        with contextlib.suppress(Exception):
-            transport.exit_raw_repl()
-        with contextlib.suppress(Exception):
-            transport.close()
     profile = info.pop("profile")
     return {
         "port": port,

@@ -256,11 +256,11 @@ class Store:
 
     def device_id(self, address: str, name: str | None = None) -> int:
         """The id of the device at this address, added if new."""
-        row = self.db.execute("SELECT id FROM devices WHERE address = ?", (address,)).fetchone()
-        if row:
+        known = self.known_device(address)
+        if known is not None:
             if name:
-                self.db.execute("UPDATE devices SET name = ? WHERE id = ?", (name, row[0]))
-            return row[0]
+                self.db.execute("UPDATE devices SET name = ? WHERE id = ?", (name, known))
+            return known
         cur = self.db.execute("INSERT INTO devices (address, name, added_utc) VALUES (?, ?, ?)", (address, name, _now()))
         return int(cur.lastrowid or 0)
 

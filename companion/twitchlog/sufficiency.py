@@ -6,7 +6,6 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from . import trial
 from .intake import UPPER_LEVEL_MG  # noqa: F401  (one definition of the supplemental UL)
 
 if TYPE_CHECKING:

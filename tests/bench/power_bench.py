@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bumble.link import LocalLink  # noqa: E402
 
-from ble_central import CURRENT_TIME, Central, protocol  # noqa: E402
+from ble_central import CURRENT_TIME, bonded_central, protocol  # noqa: E402
 from twitchlog.virtual import SimClock, VirtualDevice  # noqa: E402
 
 EVENTS_PER_DAY = 20  # the day's records the daily sync moves
@@ -77,18 +77,8 @@ def _last(events: list[dict], name: str) -> float:
 async def _measure(board: str) -> dict:
     link = LocalLink()
     device = VirtualDevice.on_link(link, clock=SimClock(847_000_000, speed=20), board=board)
-    await device.start()
-    await device.advance(1)
-    await device.wait_asleep()
-    central = await Central.on_link(link).start()
-
     # Pairing, once.
-    mark = device.mark()
-    await device.hold(6.5)
-    await device.wait_for("pairing", since=mark)
-    await central.connect(device.address)
-    await central.pair()
-    await device.wait_for("bonded", since=mark)
+    central, mark = await bonded_central(link, device)
     await central.disconnect()
     pair_awake = (await _idle_out(device, mark))["awake_s"]
 

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bumble.link import LocalLink  # noqa: E402
 
-from ble_central import Central, preload_log, protocol  # noqa: E402
+from ble_central import bonded_central, preload_log, protocol  # noqa: E402
 from twitchlog.virtual import SimClock, VirtualDevice  # noqa: E402
 
 RECORDS = 10_000
@@ -28,16 +28,7 @@ async def _serve_10k() -> dict:
     link = LocalLink()
     device = VirtualDevice.on_link(link, clock=SimClock(847_000_000, speed=20))
     preload_log(device, RECORDS)
-    await device.start()
-    await device.advance(1)
-    await device.wait_asleep()
-    central = await Central.on_link(link).start()
-    mark = device.mark()
-    await device.hold(6.5)
-    await device.wait_for("pairing", since=mark)
-    await central.connect(device.address)
-    await central.pair()
-    await device.wait_for("bonded", since=mark)
+    central, _ = await bonded_central(link, device)
     await central.subscribe_log()
     notes0 = device.ble.notifications
     start = time.perf_counter()
