@@ -9,17 +9,18 @@ from __future__ import annotations
 import asyncio
 import struct
 
-from twitchlog.virtual.controller import VirtualController
 from bumble.core import UUID
 from bumble.device import Device, Peer
 from bumble.hci import Address
 from bumble.keys import MemoryKeyStore
 from bumble.link import LocalLink
 from bumble.pairing import PairingConfig, PairingDelegate
-
-from twitchlog.firmware import protocol  # noqa: E402
-from twitchlog.flash import LfsFS, mount  # noqa: E402
-from twitchlog.firmware import eventlog  # noqa: E402
+from twitchlog.firmware import (
+    eventlog,  # noqa: E402
+    protocol,  # noqa: E402
+)
+from twitchlog.hw.flash import LfsFS, mount  # noqa: E402
+from twitchlog.sim.virtual.controller import VirtualController
 
 
 def uuid16(value: int) -> UUID:

@@ -13,9 +13,10 @@ import os
 import signal
 import sys
 
-from twitchlog import cli, store
-from twitchlog import sync as sync_mod
+from twitchlog import cli
+from twitchlog.ble import sync as sync_mod
 from twitchlog.firmware import protocol as P
+from twitchlog.store import db as store
 
 
 def die() -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import eventlog
 import protocol as P
-from twitchlog.flash import FlashImage, LfsFS, PowerCut, mount
+from twitchlog.hw.flash import FlashImage, LfsFS, PowerCut, mount
 
 ROOT = "/log"
 MAX_SEGMENTS = 6

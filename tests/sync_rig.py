@@ -6,16 +6,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bumble.link import LocalLink
-
-from twitchlog import devicectl
-from twitchlog import sync as sync_mod
-from twitchlog.adapter import Adapter
-from twitchlog.bumble_bleak import BumbleHost
+from twitchlog.ble import devicectl
+from twitchlog.ble import sync as sync_mod
+from twitchlog.ble.adapter import Adapter
+from twitchlog.ble.backends.bumble import BumbleHost
 from twitchlog.firmware import protocol as P
 from twitchlog.firmware.clock import UNIX_AT_2000
-from twitchlog.store import Store
-from twitchlog.virtual import SimClock, VirtualDevice
-from twitchlog.virtual.controller import VirtualController
+from twitchlog.sim.virtual import SimClock, VirtualDevice
+from twitchlog.sim.virtual.controller import VirtualController
+from twitchlog.store.db import Store
 
 T0 = 847_000_000  # simulated true time, seconds since 2000 (Nov 2026)
 

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 from statsmodels.stats.multitest import multipletests
-from twitchlog import analysis, effects, simulate, trial
-from twitchlog.randomization import randomization_test
+from twitchlog.stats import analysis, effects, simulate, trial
+from twitchlog.stats.randomization import randomization_test
 
 START = dt.date(2026, 1, 5)
 

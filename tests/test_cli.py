@@ -8,14 +8,17 @@ import sys
 import click
 import pytest
 from click.testing import CliRunner
-
-from twitchlog import cli, core_demo
+from twitchlog import cli
+from twitchlog.sim import core_demo
 
 
 def _walk(command, path=()):
+    """Every command under `command`, through click's own API (the root group loads its commands lazily)."""
     yield path, command
-    for name, sub in getattr(command, "commands", {}).items():
-        yield from _walk(sub, path + (name,))
+    if isinstance(command, click.Group):
+        ctx = click.Context(command)
+        for name in command.list_commands(ctx):
+            yield from _walk(command.get_command(ctx, name), path + (name,))
 
 
 def test_every_command_and_option_has_help_text():

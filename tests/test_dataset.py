@@ -4,9 +4,10 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
-from twitchlog import dataset, intake
 from twitchlog.firmware import protocol as P
-from twitchlog.store import Store
+from twitchlog.intake import entries as intake
+from twitchlog.report import dataset
+from twitchlog.store.db import Store
 
 BERLIN = ZoneInfo("Europe/Berlin")  # UTC+1 in January
 

@@ -6,7 +6,6 @@ import re
 import sqlite3
 
 from click.testing import CliRunner
-
 from twitchlog import cli
 
 

@@ -15,9 +15,8 @@ import tty
 
 import pytest
 from conftest import FIRMWARE, ROOT, node_runtime
-
-from twitchlog import deploy as dp
 from twitchlog.errors import UserError
+from twitchlog.hw import deploy as dp
 
 BOARD_SCRIPT = ROOT / "tests" / "mp" / "serial_board.mjs"
 

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import struct
 
 import pytest
+from ble_central import (
+    BATTERY,
+    CONTROL,
+    CURRENT_TIME,
+    LOCAL_TIME,
+    SETTINGS,
+    STATUS,
+    Central,
+    preload_log,
+    protocol,
+    uuid16,
+)
 from bumble.att import ATT_Error
 from bumble.link import LocalLink
-
-from ble_central import BATTERY, CONTROL, CURRENT_TIME, LOCAL_TIME, SETTINGS, STATUS, Central, preload_log, protocol, uuid16
-from twitchlog.virtual import SimClock, VirtualDevice
-
+from twitchlog.sim.virtual import SimClock, VirtualDevice
 
 
 def run(coro):

@@ -8,15 +8,14 @@ from datetime import date, datetime, timezone
 
 import pytest
 from click.testing import CliRunner
-
-from twitchlog import intake
 from twitchlog.cli import main
-from twitchlog.cli_export import export
+from twitchlog.cli.export import export
 from twitchlog.firmware import clock
 from twitchlog.firmware import protocol as P
-from twitchlog.store import Store
-from twitchlog.trial import make_plan
-from twitchlog.trialstore import save_plan
+from twitchlog.intake import entries as intake
+from twitchlog.stats.trial import make_plan
+from twitchlog.store.db import Store
+from twitchlog.store.trials import save_plan
 
 if "export" not in main.commands:  # until cli.py registers it
     main.add_command(export)

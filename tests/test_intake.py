@@ -18,14 +18,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
-
-from twitchlog import intake
-from twitchlog.cli_common import Settings
-from twitchlog.cli_intake import intake as intake_cli
+from twitchlog import magnesium
+from twitchlog.cli.common import Settings
+from twitchlog.cli.intake import intake as intake_cli
 from twitchlog.errors import InputError, UserError
-from twitchlog.intakehealth import parse_apple_health
-from twitchlog.intakeimport import detect_format, import_intake
-from twitchlog.store import Store
+from twitchlog.intake import entries as intake
+from twitchlog.intake.importers import detect_format, import_intake
+from twitchlog.intake.importers.apple_health import parse_apple_health
+from twitchlog.store.db import Store
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "intake"
 CRONO = FIXTURES / "cronometer_servings.csv"
@@ -61,39 +61,40 @@ def count(store: Store, table: str = "intake") -> int:
 
 # ------------------------------------------------------------ forms and amounts
 def test_elemental_table_is_the_briefs_and_aliases_map_to_it():
-    assert len(intake.ELEMENTAL_PERCENT) == 12
-    assert intake.ELEMENTAL_PERCENT["oxide"] == 60.3 and intake.ELEMENTAL_PERCENT["orotate"] == 7.3
+    assert len(magnesium.ELEMENTAL_PERCENT) == 12
+    assert magnesium.ELEMENTAL_PERCENT["oxide"] == 60.3 and magnesium.ELEMENTAL_PERCENT["orotate"] == 7.3
     for text, form in [
         ("glycinate", "glycinate"), ("Magnesium Bisglycinate", "glycinate"), ("bisglycinate chelate", "glycinate"),
         ("CITRATE", "citrate"), ("sulphate", "sulfate"), ("Epsom salt", "sulfate"), ("threonate", "l-threonate"),
         ("L-Threonate", "l-threonate"), ("magnesium_l_threonate", "l-threonate"), ("chloride hexahydrate", "chloride"),
     ]:
-        assert intake.canonical_form(text) == form, text
-    assert intake.canonical_form("buffered glycinate") is None  # glycinate + oxide: not the table's 14.1 %
-    assert intake.canonical_form("pidolate") is None and intake.normal_form("Pidolate") == "pidolate"
-    assert intake.elemental_from_compound(1000, "glycinate") == pytest.approx(141.0)
-    assert intake.elemental_from_compound(500, "magnesium oxide") == pytest.approx(301.5)
+        assert magnesium.canonical_form(text) == form, text
+    assert magnesium.canonical_form("buffered glycinate") is None  # glycinate + oxide: not the table's 14.1 %
+    assert magnesium.canonical_form("pidolate") is None and magnesium.normal_form("Pidolate") == "pidolate"
+    assert magnesium.elemental_from_compound(1000, "glycinate") == pytest.approx(141.0)
+    assert magnesium.elemental_from_compound(500, "magnesium oxide") == pytest.approx(301.5)
     with pytest.raises(UserError, match="known forms: oxide, carbonate, citrate.*orotate"):
-        intake.elemental_from_compound(500, "pidolate")
+        magnesium.elemental_from_compound(500, "pidolate")
     with pytest.raises(UserError, match="--compound needs a --form"):
-        intake.elemental_from_compound(500, None)
+        magnesium.elemental_from_compound(500, None)
 
 
-def test_one_upper_level_and_a_light_cli_import():
-    from twitchlog.sufficiency import UPPER_LEVEL_MG
-
-    assert intake.UPPER_LEVEL_MG == UPPER_LEVEL_MG == 350
-    probe = "import sys, twitchlog.cli_intake; print('pandas' in sys.modules)"
+def test_the_statistics_do_not_load_sqlite_and_the_cli_group_is_light():
+    assert magnesium.UPPER_LEVEL_MG == 350
+    probe = "import sys, twitchlog.stats.analysis, twitchlog.stats.sufficiency; print('sqlite3' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "False"  # the statistics are pure: no store behind them
+    probe = "import sys, twitchlog.cli.intake; print('pandas' in sys.modules)"
     proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "False"  # registering the group must not slow `twitchlog --help`
 
 
 def test_amounts_parse_in_mg_or_g():
-    assert intake.parse_amount("200mg") == 200 and intake.parse_amount("200 MG") == 200
-    assert intake.parse_amount("200") == 200 and intake.parse_amount("0.5g") == 500
+    assert magnesium.parse_amount("200mg") == 200 and magnesium.parse_amount("200 MG") == 200
+    assert magnesium.parse_amount("200") == 200 and magnesium.parse_amount("0.5g") == 500
     for bad in ("", "200 mgs", "-5mg", "two hundred", "200mcg"):
         with pytest.raises(UserError, match="amount"):
-            intake.parse_amount(bad)
+            magnesium.parse_amount(bad)
 
 
 # ------------------------------------------------------------ add, products, the upper level
@@ -175,7 +176,7 @@ def test_daily_intake_splits_at_local_midnight_and_keeps_diet_unknown_apart(stor
 
 
 def test_daily_intake_feeds_the_analysis_frame(store):
-    from twitchlog.analysis import daily_frame
+    from twitchlog.stats.analysis import daily_frame
 
     intake.add_intake(store, 200, utc=at("2026-11-20 08:00"))
     frame = intake.daily_intake(store, "2026-11-20", "2026-11-21")
@@ -452,7 +453,7 @@ def test_every_intake_command_and_option_has_help():
 
 
 def test_a_version_1_database_is_upgraded_in_place(tmp_path):
-    from twitchlog.store import MIGRATIONS, SCHEMA_VERSION
+    from twitchlog.store.db import MIGRATIONS, SCHEMA_VERSION
 
     path = tmp_path / "old.db"
     con = sqlite3.connect(path)

@@ -6,9 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from twitchlog import power
 from twitchlog.errors import UserError
+from twitchlog.hw import power
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "bench"))
 

@@ -8,12 +8,17 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from report_browser import distinct_colours, find_chromium, pixels_of, screenshot
-from twitchlog import cli, intake, report, report_charts, simulate, trialstore
-from twitchlog.cli_report import REPORT_NAME
-from twitchlog.cli_report import report as report_command
+from twitchlog import cli
+from twitchlog.cli.report import REPORT_NAME
+from twitchlog.cli.report import report as report_command
 from twitchlog.firmware import protocol as P
+from twitchlog.intake import entries as intake
 from twitchlog.kinds import kind_code
-from twitchlog.store import Store
+from twitchlog.report import charts as report_charts
+from twitchlog.report import html as report
+from twitchlog.stats import simulate
+from twitchlog.store import trials as trialstore
+from twitchlog.store.db import Store
 
 if "report" not in cli.main.commands:  # until cli.py registers it
     cli.main.add_command(report_command)

@@ -7,12 +7,11 @@ import sqlite3
 import stat
 
 import pytest
-
 from twitchlog.errors import InputError, UserError
-from twitchlog.eventimport import import_events_csv
+from twitchlog.events.importer import import_events_csv
 from twitchlog.firmware import clock
 from twitchlog.firmware import protocol as P
-from twitchlog.store import SCHEMA_VERSION, Store
+from twitchlog.store.db import SCHEMA_VERSION, Store
 
 T0 = 847_000_000  # device seconds since 2000
 U = clock.UNIX_AT_2000
@@ -54,8 +53,8 @@ def test_an_existing_readable_database_is_made_private(tmp_path):
 def test_bond_keys_are_private(tmp_path):
     import asyncio
 
-    from twitchlog.bumble_bleak import BumbleHost
-    from twitchlog.virtual.controller import VirtualController
+    from twitchlog.ble.backends.bumble import BumbleHost
+    from twitchlog.sim.virtual.controller import VirtualController
 
     async def body():
         radio = VirtualController("c")

@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from test_virtual_device_cli import _free_ports
 
 HERE = Path(__file__).parent

@@ -13,17 +13,17 @@ import pytest
 from bumble.device import Device
 from bumble.gatt import Characteristic, Service
 from bumble.hci import Address
-
 from sync_rig import make_rig
-from twitchlog import bumble_bleak, devicectl
-from twitchlog.gattclient import find_device
-from twitchlog import sync as sync_mod
+from twitchlog.ble import devicectl
+from twitchlog.ble import sync as sync_mod
+from twitchlog.ble.backends import bumble as bumble_bleak
+from twitchlog.ble.gattclient import find_device
 from twitchlog.errors import UserError
 from twitchlog.firmware import protocol as P
 from twitchlog.firmware.clock import UNIX_AT_2000
-from twitchlog.store import Store
-from twitchlog.virtual import VirtualDevice
-from twitchlog.virtual.controller import VirtualController
+from twitchlog.sim.virtual import VirtualDevice
+from twitchlog.sim.virtual.controller import VirtualController
+from twitchlog.store.db import Store
 
 
 def run(coro):
@@ -282,7 +282,7 @@ def test_a_hole_the_device_confirms_is_stepped_over_and_never_committed_blindly(
         rig = await make_rig(tmp_path, preload=20)
         # Damage one record in flash: its CRC fails, the reader skips it.
         image = rig.device.hw.image
-        from twitchlog.flash import LfsFS, mount
+        from twitchlog.hw.flash import LfsFS, mount
         fs = LfsFS(mount(image), image)
         f = fs.open("log/00000000", "r+b")  # the first segment
         f.seek(6 * P.RECORD_SIZE + 3)  # the 7th record

@@ -7,13 +7,12 @@ from datetime import date, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
-
-from twitchlog import intake
 from twitchlog.cli import main
-from twitchlog.cli_trial import DEFAULT_BLOCK_DAYS, DEFAULT_DOSE_MG, DEFAULT_FORM, DEFAULT_PAIRS, trial
-from twitchlog.store import Store
-from twitchlog.trial import Plan
-from twitchlog.trialstore import current_plan
+from twitchlog.cli.trial import DEFAULT_BLOCK_DAYS, DEFAULT_DOSE_MG, DEFAULT_FORM, DEFAULT_PAIRS, trial
+from twitchlog.intake import entries as intake
+from twitchlog.stats.trial import Plan
+from twitchlog.store.db import Store
+from twitchlog.store.trials import current_plan
 
 if "trial" not in main.commands:  # until cli.py registers it
     main.add_command(trial)

@@ -10,11 +10,10 @@ import sys
 import time
 
 import pytest
+from ble_central import STATUS, Central, protocol
 from bumble.hci import Address
 from bumble.transport import open_transport
-
-from ble_central import STATUS, Central, protocol
-from twitchlog.virtual.console import CommandError, parse_command
+from twitchlog.sim.virtual.console import CommandError, parse_command
 
 
 def _free_ports(n):

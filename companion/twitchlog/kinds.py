@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .errors import UserError
-from .firmware import protocol as P
+from twitchlog.errors import UserError
+from twitchlog.firmware import protocol as P
 
 KIND_NAMES = {
     P.KIND_TWITCH: "twitch",

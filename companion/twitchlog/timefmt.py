@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from .errors import UserError
+from twitchlog.errors import UserError
 
 
 def parse_when(text: str, *, what: str = "time", end_of_day: bool = False, relative: bool = True) -> int:

@@ -1,10 +1,10 @@
-"""ADEMP calibration of `twitchlog.analysis` (BRIEF §8) and the 5-year timing (BRIEF §7).
+"""ADEMP calibration of `twitchlog.stats.analysis` (BRIEF §8) and the 5-year timing (BRIEF §7).
 
 Aims: does `analyze` keep its false-positive rate, cover the true effect with
 its 95% CI, detect a 30% reduction per 100 mg in an 84-day randomized trial,
 and refuse to credit magnesium with a fall that was already happening?
 
-Data-generating mechanisms: `twitchlog.simulate` (NB2 counts, dispersion
+Data-generating mechanisms: `twitchlog.stats.simulate` (NB2 counts, dispersion
 alpha, around a rate with AR(1) latent noise), base rates 0.6 and 3/day,
 28-84 days; dosing randomized in 4-day on/off blocks (`trial.make_plan`),
 self-chosen (a persistent on/off Markov chain), or a single start mid-series
@@ -27,7 +27,7 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +36,10 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "companion"))
 
 from scipy import stats  # noqa: E402
-from twitchlog import analysis, simulate  # noqa: E402
+from twitchlog.stats import (
+    analysis,  # noqa: E402
+    simulate,  # noqa: E402
+)
 
 ALPHA = 0.05
 # The BRIEF's power bar: RR 0.70 per 100 mg, base 3/day, 84 days, randomized 4-day blocks; at the planner's

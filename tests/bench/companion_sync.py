@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sync_rig import make_rig  # noqa: E402
 from twitchlog.firmware import protocol as P  # noqa: E402
-from twitchlog.store import Store  # noqa: E402
+from twitchlog.store.db import Store  # noqa: E402
 
 RECORDS = 10_000
 

@@ -4,7 +4,7 @@ The unmodified firmware runs on the virtual device with a simulated clock
 (speed 20); every figure is simulated device seconds from wake to deep sleep,
 as the device reports them ("asleep" events), so they follow the firmware's
 real windows and gesture timing.  Host-side boot is not in them (the simulated
-clock holds while the host loads the firmware): `twitchlog.power` adds a
+clock holds while the host loads the firmware): `twitchlog.hw.power` adds a
 boot time per wake separately.
 
 - per event: a click from deep sleep, nothing connects (firmware default
@@ -39,10 +39,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bumble.link import LocalLink  # noqa: E402
-
 from ble_central import CURRENT_TIME, bonded_central, protocol  # noqa: E402
-from twitchlog.virtual import SimClock, VirtualDevice  # noqa: E402
+from bumble.link import LocalLink  # noqa: E402
+from twitchlog.sim.virtual import SimClock, VirtualDevice  # noqa: E402
 
 EVENTS_PER_DAY = 20  # the day's records the daily sync moves
 EVENT_SAMPLES = 5
@@ -142,7 +141,7 @@ def measure_awake_times(board: str = "xiao-esp32c3") -> dict:
 
 def power_figures(board: str = "xiao-esp32c3") -> list[tuple[str, str, str]]:
     """Rows (what, value, note) for the bench table: measured awake times and the modelled life."""
-    from twitchlog import power
+    from twitchlog.hw import power
 
     m = measure_awake_times(board)
     budget = power.budget(power.Usage(board=board))

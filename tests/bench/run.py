@@ -21,7 +21,7 @@ import eventlog  # noqa: E402
 import protocol as P  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
-from twitchlog.flash import FlashImage, LfsFS, mount  # noqa: E402
+from twitchlog.hw.flash import FlashImage, LfsFS, mount  # noqa: E402
 
 MB = 1 << 20
 

@@ -14,10 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bumble.link import LocalLink  # noqa: E402
-
 from ble_central import bonded_central, preload_log, protocol  # noqa: E402
-from twitchlog.virtual import SimClock, VirtualDevice  # noqa: E402
+from bumble.link import LocalLink  # noqa: E402
+from twitchlog.sim.virtual import SimClock, VirtualDevice  # noqa: E402
 
 RECORDS = 10_000
 CONNECTION_INTERVAL_S = 0.030  # a typical phone/desktop central

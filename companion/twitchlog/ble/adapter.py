@@ -17,7 +17,7 @@ from typing import Any
 from bleak import BleakClient
 from bleak.backends.device import BLEDevice
 
-from .errors import UserError
+from twitchlog.errors import UserError
 
 
 class Adapter:
@@ -48,7 +48,7 @@ class Adapter:
         if self.is_bumble and self.host is None:
             from bumble.transport import open_transport
 
-            from .bumble_bleak import BumbleHost
+            from twitchlog.ble.backends.bumble import BumbleHost
 
             transport_spec = self.spec[len("bumble:") :]
             try:
@@ -76,7 +76,7 @@ class Adapter:
     def _backend(self, kind: str) -> dict[str, Any]:
         if self.host is None:
             return {}
-        from .bumble_bleak import BumbleClient, BumbleScanner
+        from twitchlog.ble.backends.bumble import BumbleClient, BumbleScanner
 
         return {"backend": BumbleClient if kind == "client" else BumbleScanner, "bumble": self.host}
 

@@ -11,12 +11,19 @@ from typing import Any
 from bleak import BleakClient
 from bleak.exc import BleakError
 
-from .adapter import Adapter
-from .errors import UserError
-from .firmware import protocol as P
-from .store import Store
-from .gattclient import BATTERY_UUID, PAIRING_HINT, SETTINGS_UUID, find_device, read_device_info, read_status, require_twitchlog
-
+from twitchlog.ble.adapter import Adapter
+from twitchlog.ble.gattclient import (
+    BATTERY_UUID,
+    PAIRING_HINT,
+    SETTINGS_UUID,
+    find_device,
+    read_device_info,
+    read_status,
+    require_twitchlog,
+)
+from twitchlog.errors import UserError
+from twitchlog.firmware import protocol as P
+from twitchlog.store.db import Store
 
 
 @asynccontextmanager
@@ -78,7 +85,7 @@ def parse_setting(text: str) -> tuple[str, int]:
         raise UserError(f"--set {text!r}: expected KEY=VALUE with KEY one of {', '.join(P.DEFAULT_SETTINGS)}")
     value = value.strip()
     if key.startswith("click"):
-        from .kinds import kind_code
+        from twitchlog.kinds import kind_code
 
         actions = {"none": P.ACTION_NONE, "undo": P.ACTION_UNDO}
         return key, actions[value.lower()] if value.lower() in actions else kind_code(value)

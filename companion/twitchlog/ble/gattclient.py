@@ -12,10 +12,10 @@ from typing import Any
 from bleak import BleakClient, BleakScanner
 from bleak.exc import BleakError
 
-from .adapter import Adapter
-from .errors import UserError
-from .firmware import protocol as P
-from .store import Store
+from twitchlog.ble.adapter import Adapter
+from twitchlog.errors import UserError
+from twitchlog.firmware import protocol as P
+from twitchlog.store.db import Store
 
 
 def sig_uuid(short: int) -> str:

@@ -22,11 +22,8 @@ from bleak import BleakClient
 from bleak.backends.device import BLEDevice
 from bleak.exc import BleakError
 
-from .adapter import Adapter
-from .errors import UserError
-from .firmware import clock
-from .firmware import protocol as P
-from .gattclient import (
+from twitchlog.ble.adapter import Adapter
+from twitchlog.ble.gattclient import (
     CONTROL_UUID,
     CURRENT_TIME_UUID,
     PAIRING_HINT,
@@ -36,7 +33,10 @@ from .gattclient import (
     read_status,
     require_twitchlog,
 )
-from .store import Store
+from twitchlog.errors import UserError
+from twitchlog.firmware import clock
+from twitchlog.firmware import protocol as P
+from twitchlog.store.db import Store
 
 BATCH = 512  # records per database transaction
 IDLE_TIMEOUT = 10.0  # seconds without a notification before the link is presumed dead

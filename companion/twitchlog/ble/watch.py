@@ -17,11 +17,11 @@ from typing import Any
 from bleak import BleakScanner
 from bleak.exc import BleakError
 
-from .adapter import Adapter
-from .errors import UserError
-from .store import Store
-from .gattclient import SERVICE_UUID
-from .sync import SyncResult, sync
+from twitchlog.ble.adapter import Adapter
+from twitchlog.ble.gattclient import SERVICE_UUID
+from twitchlog.ble.sync import SyncResult, sync
+from twitchlog.errors import UserError
+from twitchlog.store.db import Store
 
 Log = Callable[[str], None]
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from .cli_common import Settings, out, print_json
-from .errors import UserError
-from .kinds import KIND_CODES, kind_code, kind_name
-from .timefmt import iso_utc, local, parse_when
+from twitchlog.cli.common import Settings, out, print_json
+from twitchlog.errors import UserError
+from twitchlog.kinds import KIND_CODES, kind_code, kind_name
+from twitchlog.timefmt import iso_utc, local, parse_when
 
 KINDS_HELP = ", ".join(KIND_CODES)
 
@@ -128,7 +128,7 @@ def import_events(settings: Settings, path: Path) -> None:
     The whole file is checked first; a bad row refuses it all, naming the
     line. Importing the same file again adds nothing.
     """
-    from .eventimport import import_events_csv
+    from twitchlog.events.importer import import_events_csv
 
     with settings.store() as store:
         added, present = import_events_csv(store, path)

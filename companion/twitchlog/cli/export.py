@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from .cli_common import Settings, out, print_json
-from .export import FORMATS
+from twitchlog.cli.common import Settings, out, print_json
+from twitchlog.store.export import FORMATS
 
 
 @click.command()
@@ -28,7 +28,7 @@ def export(settings: Settings, fmt: str, out_dir: Path, force: bool, as_json: bo
     JSON: one array of objects per file.
     Existing files are not overwritten without --force.
     """
-    from .export import export as write_export
+    from twitchlog.store.export import export as write_export
 
     with settings.store() as store:
         written = write_export(store, out_dir.expanduser(), fmt, force=force)

@@ -1,6 +1,6 @@
 """Hardware commands: `twitchlog power`, `twitchlog device deploy`, and `device info --port`.
 
-Thin click wrappers over `twitchlog.power` and `twitchlog.deploy`; a
+Thin click wrappers over `twitchlog.hw.power` and `twitchlog.hw.deploy`; a
 `UserError` propagates to the root command, which prints it as one line.
 """
 
@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
-from . import deploy as deploy_mod
-from . import power as power_mod
+from twitchlog.hw import deploy as deploy_mod
+from twitchlog.hw import power as power_mod
 
 GOAL_MONTHS = 12
 _RATE = click.FloatRange(min=0)

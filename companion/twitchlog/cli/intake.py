@@ -8,13 +8,14 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from .cli_common import Settings, err, out, print_json
-from .intake import KNOWN_FORMS_HELP, SOURCES
-from .timefmt import iso_utc, local, parse_when
+from twitchlog.cli.common import Settings, err, out, print_json, styled
+from twitchlog.intake.entries import SOURCES
+from twitchlog.magnesium import KNOWN_FORMS_HELP
+from twitchlog.timefmt import iso_utc, local, parse_when
 
 
 def _warn(text: str) -> None:
-    err.print(f"[yellow]warning:[/] {text}", highlight=False, soft_wrap=True)
+    err.print(styled("[yellow]warning:[/] {text}", text=text))
 
 
 def _mg(value: float) -> str:
@@ -53,7 +54,8 @@ def add(
       twitchlog intake add --product "Doctor's Best glycinate" --servings 2
       twitchlog intake add 120mg --diet --note "spinach and almonds"
     """
-    from .intake import add_intake, parse_amount
+    from twitchlog.intake.entries import add_intake
+    from twitchlog.magnesium import parse_amount
 
     mg = parse_amount(amount) if amount is not None else None
     utc = parse_when(when, what="--at")
@@ -85,7 +87,7 @@ def list_intake(
     settings: Settings, since: str | None, until: str | None, source: str | None, daily: bool, as_json: bool
 ) -> None:
     """List intake entries, oldest first (mg are elemental; ~ marks estimated)."""
-    from .intake import daily_intake, entries, local_date
+    from twitchlog.intake.entries import daily_intake, entries, local_date
 
     since_utc = parse_when(since, what="--since") if since else None
     until_utc = parse_when(until, what="--until") if until else None
@@ -113,7 +115,7 @@ def list_intake(
 def _print_daily(frame, as_json: bool) -> None:  # noqa: ANN001
     import math
 
-    from .intake import UPPER_LEVEL_MG
+    from twitchlog.magnesium import UPPER_LEVEL_MG
 
     rows = [
         {
@@ -130,7 +132,7 @@ def _print_daily(frame, as_json: bool) -> None:  # noqa: ANN001
     for r in rows:
         supp = ("~" if r["supp_estimated"] else "") + _mg(r["supp_mg"])
         if r["supp_mg"] > UPPER_LEVEL_MG:
-            supp = f"[yellow]{supp}[/]"
+            supp = styled("[yellow]{supp}[/]", supp=supp)
         table.add_row(r["date"], supp, "" if r["diet_mg"] is None else _mg(r["diet_mg"]))
     out.print(table)
     out.print(f"blank diet: no food data that day; yellow: above the {UPPER_LEVEL_MG} mg supplemental upper level")
@@ -149,7 +151,7 @@ def product() -> None:
 @click.pass_obj
 def product_add(settings: Settings, name: str, form: str | None, mg_per_serving: float, compound: bool) -> None:
     """Save a product NAME, e.g. intake product add "Doctor's Best glycinate" --form glycinate --mg-per-serving 100."""
-    from .intake import add_product
+    from twitchlog.intake.entries import add_product
 
     with settings.store() as store:
         saved = add_product(store, name, form, mg_per_serving, compound=compound)
@@ -162,7 +164,7 @@ def product_add(settings: Settings, name: str, form: str | None, mg_per_serving:
 @click.pass_obj
 def product_list(settings: Settings, as_json: bool) -> None:
     """List saved products."""
-    from .intake import products
+    from twitchlog.intake.entries import products
 
     with settings.store() as store:
         found = products(store)
@@ -191,7 +193,7 @@ def import_intake(settings: Settings, path: Path, fmt: str | None, as_json: bool
     line. Importing the same file (or an overlapping export) again adds
     nothing twice.
     """
-    from .intakeimport import import_intake as run_import
+    from twitchlog.intake.importers import import_intake as run_import
 
     with settings.store() as store:
         result = run_import(store, path, fmt)

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.markup import escape
 from rich.table import Table
 
-from .cli_common import Settings, out, print_json
-from .kinds import KIND_CODES, kind_code
+from twitchlog.cli.common import Settings, out, print_json, styled
+from twitchlog.kinds import KIND_CODES, kind_code
 
 REPORT_NAME = "twitchlog-report.html"
 
@@ -38,7 +37,7 @@ def print_summary(rep, path: Path) -> None:  # noqa: ANN001 - report.Report, imp
     out.print(m.wording, highlight=False, markup=False)
     for s in m.sufficiency:
         if s.blocking:
-            out.print(f"[yellow]needed:[/] {escape(s.message)}", highlight=False)
+            out.print(styled("[yellow]needed:[/] {message}", message=s.message))
     d = rep.data
     out.print(
         f"{d.first} to {d.last}: {d.days - d.untracked_days} tracked days, {d.untracked_days} untracked, "
@@ -71,7 +70,7 @@ def report(settings: Settings, out_path: Path | None, open_it: bool, as_json: bo
     data-quality notes and the methods. The terminal gets a short summary.
     Example: twitchlog report --open
     """
-    from . import report as report_mod
+    from twitchlog.report import html as report_mod
 
     codes = [kind_code(k) for k in kinds] or None
     path = (out_path or default_report_path(settings.db)).expanduser()

@@ -1,21 +1,7 @@
 """`twitchlog trial ...`: plan a randomized N-of-1 trial, follow it, cancel it.
 
-Defaults: 12 pairs of 7-day blocks (168 days), 200 mg elemental magnesium
-as glycinate, starting tomorrow.  Why (docs/statistics.md, power table at
-3 events/day, true rate ratio 0.70 per 100 mg):
-
-- 6 pairs of 4-day blocks (48 days), the brief's example, detect only large
-  effects (power about 0.2 even at 84 days of 4-day blocks);
-- 168 days of 7-day blocks reach 0.71, the only design measured near the
-  0.75 bar; a 7-day block also holds each weekday exactly once, so on and
-  off periods are balanced for day-of-week habits, and a longer block gives
-  the lagged (0-3 day) effect time to build up before the switch;
-- 200 mg is a common label dose and stays below the 350 mg/day supplemental
-  upper level;
-- starting tomorrow keeps the randomization before the first trial day
-  (CENT 2015 item 8) and spares today's intake from counting against it.
-
-`--pairs` and `--block-days` shorten it; the command then says what that
+The defaults, and why they are what they are, live in `twitchlog.stats.trial`.
+`--pairs` and `--block-days` shorten a plan; the command then says what that
 costs.  "Today" is the system date; the hidden `--today` option (or the
 `TWITCHLOG_TODAY` variable), an ISO date, overrides it, for tests only.
 """
@@ -28,19 +14,12 @@ from typing import TYPE_CHECKING
 import click
 from rich.table import Table
 
-from .cli_common import Settings, err, out, print_json
-from .errors import UserError
+from twitchlog.cli.common import Settings, err, out, print_json, styled
+from twitchlog.errors import UserError
+from twitchlog.stats.trial import DEFAULT_BLOCK_DAYS, DEFAULT_DOSE_MG, DEFAULT_FORM, DEFAULT_PAIRS
 
 if TYPE_CHECKING:
-    from .store import Store
-    from .trial import Adherence, Plan
-
-DEFAULT_PAIRS = 12
-DEFAULT_BLOCK_DAYS = 7
-DEFAULT_DOSE_MG = 200.0
-DEFAULT_FORM = "glycinate"
-#: Below this many days, or with blocks shorter than a week, the plan prints the power caveat.
-WELL_POWERED_DAYS = 168
+    from twitchlog.stats.trial import Adherence, Plan
 
 _today_option = click.option(
     "--today", "today_text", hidden=True, envvar="TWITCHLOG_TODAY", metavar="DATE",
@@ -71,7 +50,7 @@ def _start_date(text: str | None, today: dt.date) -> dt.date:
 
 
 def _dose(text: str) -> float:
-    from .intake import MAX_ENTRY_MG, parse_amount
+    from twitchlog.magnesium import MAX_ENTRY_MG, parse_amount
 
     if text.strip().startswith("-"):
         raise UserError(f"--dose {text}: the dose must be above 0 mg")
@@ -87,7 +66,7 @@ def _dose(text: str) -> float:
 
 
 def _form(text: str) -> str:
-    from .intake import KNOWN_FORMS_HELP, canonical_form
+    from twitchlog.magnesium import KNOWN_FORMS_HELP, canonical_form
 
     form = canonical_form(text)
     if form is None:
@@ -101,37 +80,6 @@ def _mg(value: float) -> str:
 
 def _span(start: dt.date, end: dt.date) -> str:
     return f"{start:%Y-%m-%d} – {end:%m-%d}" if start.year == end.year else f"{start:%Y-%m-%d} – {end:%Y-%m-%d}"
-
-
-def _blocks(plan: Plan) -> list[dict]:
-    rows = []
-    for b, on in enumerate(plan.blocks):
-        start = plan.start + dt.timedelta(days=b * plan.block_days)
-        rows.append(
-            {
-                "block": b + 1,
-                "pair": b // 2 + 1,
-                "on": bool(on),
-                "start": start.isoformat(),
-                "end": (start + dt.timedelta(days=plan.block_days - 1)).isoformat(),
-                "dose_mg": plan.dose_mg if on else 0.0,
-            }
-        )
-    return rows
-
-
-def _plan_dict(plan: Plan) -> dict:
-    return {**plan.to_dict(), "days": plan.days, "end": plan.end.isoformat(), "schedule": _blocks(plan)}
-
-
-def _power_note(plan: Plan) -> str | None:
-    if plan.days >= WELL_POWERED_DAYS and plan.block_days >= 7:
-        return None
-    return (
-        f"{plan.days} days of {plan.block_days}-day blocks can only detect large effects: at 3 events/day a 30% "
-        "reduction per 100 mg is found about 1 time in 4 with 84 days of 4-day blocks, 7 in 10 with 168 days of "
-        "7-day blocks (docs/statistics.md)"
-    )
 
 
 @click.group()
@@ -167,9 +115,9 @@ def plan_command(
       twitchlog trial plan
       twitchlog trial plan --pairs 6 --block-days 4 --dose 200 --form glycinate
     """
-    from .intake import UPPER_LEVEL_MG
-    from .trial import make_plan
-    from .trialstore import current_plan, save_plan
+    from twitchlog.magnesium import UPPER_LEVEL_MG
+    from twitchlog.stats.trial import make_plan
+    from twitchlog.store.trials import current_plan, save_plan
 
     today = _today(today_text)
     first = _start_date(start, today)
@@ -185,7 +133,7 @@ def plan_command(
         plan = make_plan(first, pairs=pairs, block_days=block_days, dose_mg=dose, form=form, seed=seed)
         plan_id = save_plan(store, plan)
     if as_json:
-        return print_json({"id": plan_id, **_plan_dict(plan)})
+        return print_json({"id": plan_id, **plan.describe()})
     _print_schedule(plan)
     out.print(
         f"plan {plan_id} stored: {plan.pairs} pairs of {plan.block_days}-day blocks, {plan.days} days "
@@ -195,70 +143,37 @@ def plan_command(
     )
     out.print("log every dose with `twitchlog intake add`; `twitchlog trial status` tells you what to do each day", highlight=False)
     if plan.start < today:
-        err.print(f"[yellow]warning:[/] the plan started {(today - plan.start).days} day(s) ago: only randomize before you start", highlight=False)
+        days = (today - plan.start).days
+        err.print(styled("[yellow]warning:[/] the plan started {days} day(s) ago: only randomize before you start", days=days))
     if dose > UPPER_LEVEL_MG:
-        err.print(f"[yellow]warning:[/] {_mg(dose)} mg/day is above the {UPPER_LEVEL_MG} mg/day supplemental upper level for adults", highlight=False)
-    note = _power_note(plan)
+        err.print(
+            styled(
+                "[yellow]warning:[/] {dose} mg/day is above the {ul} mg/day supplemental upper level for adults",
+                dose=_mg(dose), ul=UPPER_LEVEL_MG,
+            )
+        )
+    note = plan.power_note()
     if note:
-        err.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+        err.print(styled("[yellow]note:[/] {note}", note=note))
 
 
 def _print_schedule(plan: Plan, adh: Adherence | None = None, today: dt.date | None = None) -> None:
     table = Table(title=f"N-of-1 plan: {_mg(plan.dose_mg)} mg {plan.form} on 'on' days")
     for name in ("block", "pair", "dates", "magnesium") + (("adherent", "status") if adh is not None else ()):
         table.add_column(name, no_wrap=name in ("dates", "magnesium", "status"))
-    for row in _blocks(plan):
+    for row in plan.block_rows():
         start, end = dt.date.fromisoformat(row["start"]), dt.date.fromisoformat(row["end"])
-        what = f"[green]ON[/] {_mg(plan.dose_mg)} mg" if row["on"] else "[dim]off[/]"
+        what = styled("[green]ON[/] {mg} mg", mg=_mg(plan.dose_mg)) if row["on"] else styled("[dim]off[/]")
         cells = [str(row["block"]), str(row["pair"]), _span(start, end), what]
         if adh is not None:
             b = adh.blocks[row["block"] - 1]
             cells.append(f"{b.days_adherent}/{b.days_elapsed}" if b.days_elapsed else "–")
             status = b.status
             if today is not None and start <= today <= end:
-                status = f"[bold]◀ today[/] {status}"
+                status = styled("[bold]◀ today[/] {status}", status=status)
             cells.append(status)
         table.add_row(*cells)
     out.print(table)
-
-
-def _status(store: Store, plan: Plan, today: dt.date) -> dict:
-    """Where the plan is on `today`, with adherence over the completed days (today is not over yet)."""
-    import pandas as pd
-
-    from .intake import daily_intake, supplement_total
-    from .trial import adherence
-
-    last_done = min(today - dt.timedelta(days=1), plan.end)
-    if last_done >= plan.start:
-        daily = daily_intake(store, plan.start, last_done)
-    else:
-        daily = pd.DataFrame({"supp_mg": pd.Series([], dtype=float)}, index=pd.DatetimeIndex([], name="date"))
-    adh = adherence(plan, daily)
-    block = plan.block_of(today)
-    taken = supplement_total(store, today)
-    if today < plan.start:
-        phase, days_left = "not started", plan.days
-    elif today > plan.end:
-        phase, days_left = "finished", 0
-    else:
-        phase, days_left = "running", (plan.end - today).days + 1
-    on = None if block is None else bool(plan.blocks[block])
-    return {
-        "today": today.isoformat(),
-        "phase": phase,
-        "block": None if block is None else block + 1,
-        "pair": None if block is None else block // 2 + 1,
-        "on": on,
-        "take": on,
-        "dose_mg": (plan.dose_mg if on else 0.0) if on is not None else None,
-        "form": plan.form,
-        "taken_today_mg": taken,
-        "days_left": days_left,
-        "starts_in_days": (plan.start - today).days if phase == "not started" else 0,
-        "adherence": adh.to_dict(),
-        "_adh": adh,
-    }
 
 
 @trial.command("status")
@@ -272,39 +187,42 @@ def status_command(settings: Settings, as_json: bool, today_text: str | None) ->
     logged with `intake add` and an 'off' day has no supplemental
     magnesium. Adherence covers the days before today; today is not over.
     """
-    from .trial import FOLLOWED_FRACTION, ON_FRACTION
-    from .trialstore import current_plan
+    from twitchlog.report.trial_status import trial_status
+    from twitchlog.stats.trial import FOLLOWED_FRACTION, ON_FRACTION
+    from twitchlog.store.trials import current_plan
 
     today = _today(today_text)
     with settings.store() as store:
         plan = current_plan(store)
         if plan is None:
             raise UserError("no current trial plan; make one with `twitchlog trial plan`")
-        state = _status(store, plan, today)
-    adh: Adherence = state.pop("_adh")
+        status = trial_status(store, plan, today)
+    adh = status.adherence
     if as_json:
-        return print_json({"plan": _plan_dict(plan), **state})
+        return print_json({"plan": plan.describe(), **status.to_dict(plan)})
     _print_schedule(plan, adh, today)
-    taken = state["taken_today_mg"]
-    if state["phase"] == "not started":
+    taken = status.taken_today_mg
+    if status.phase == "not started":
         first = "ON: take" if plan.blocks[0] else "off: no"
-        out.print(f"the plan starts {plan.start} (in {state['starts_in_days']} day(s)); its first block is {first} magnesium", highlight=False)
-    elif state["phase"] == "finished":
+        out.print(f"the plan starts {plan.start} (in {status.starts_in_days} day(s)); its first block is {first} magnesium", highlight=False)
+    elif status.phase == "finished":
         out.print(f"the plan finished on {plan.end}; `twitchlog report` analyses it", highlight=False)
-    elif state["on"]:
+    elif status.on:
         need = ON_FRACTION * plan.dose_mg
         done = f"logged so far today: {_mg(taken)} mg" + (" (enough)" if taken >= need else f" (log at least {_mg(need)} mg)")
         out.print(
-            f"today {today} (block {state['block']}, pair {state['pair']}): [bold green]TAKE[/] {_mg(plan.dose_mg)} mg "
-            f"elemental magnesium ({plan.form}); {done}",
-            highlight=False,
+            styled(
+                "today {today} (block {block}, pair {pair}): [bold green]TAKE[/] {mg} mg elemental magnesium ({form}); {done}",
+                today=today, block=status.block, pair=status.pair, mg=_mg(plan.dose_mg), form=plan.form, done=done,
+            )
         )
     else:
-        warn = f"; [yellow]{_mg(taken)} mg logged today: an off day should have none[/]" if taken > 0 else ""
+        warn = "; [yellow]{taken} mg logged today: an off day should have none[/]" if taken > 0 else ""
         out.print(
-            f"today {today} (block {state['block']}, pair {state['pair']}): [bold]DON'T TAKE[/] magnesium supplements "
-            f"(food is fine){warn}",
-            highlight=False,
+            styled(
+                "today {today} (block {block}, pair {pair}): [bold]DON'T TAKE[/] magnesium supplements (food is fine)" + warn,
+                today=today, block=status.block, pair=status.pair, taken=_mg(taken),
+            )
         )
     if adh.days_elapsed:
         overall = adh.overall or 0.0
@@ -316,15 +234,15 @@ def status_command(settings: Settings, as_json: bool, today_text: str | None) ->
         )
     else:
         out.print("adherence so far: no completed plan days yet", highlight=False)
-    if state["phase"] == "running":
-        out.print(f"days left: {state['days_left']} (today included), until {plan.end}", highlight=False)
+    if status.phase == "running":
+        out.print(f"days left: {status.days_left} (today included), until {plan.end}", highlight=False)
 
 
 @trial.command("cancel")
 @click.pass_obj
 def cancel_command(settings: Settings) -> None:
     """Stop following the current plan (it stays stored, marked cancelled)."""
-    from .trialstore import cancel_plan, current_plan
+    from twitchlog.store.trials import cancel_plan, current_plan
 
     with settings.store() as store:
         plan = current_plan(store)

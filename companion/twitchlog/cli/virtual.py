@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .errors import UserError
+from twitchlog.errors import UserError
 
 
 @click.command()
@@ -27,9 +27,9 @@ def demo(out_dir: Path, weeks: int, seed: int, speed: float, open_it: bool) -> N
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from . import demo as demo_mod
-    from .cli_common import out
-    from .cli_report import print_summary
+    from twitchlog.cli.common import out
+    from twitchlog.cli.report import print_summary
+    from twitchlog.sim import demo as demo_mod
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=out) as progress:
         task = progress.add_task("starting the virtual device", total=None)
@@ -61,7 +61,7 @@ def core_demo(weeks: int, seed: int) -> None:
     mid-write, recovers, streams the log in BLE-sized notifications and places
     every record in UTC.
     """
-    from .core_demo import run
+    from twitchlog.sim.core_demo import run
 
     raise SystemExit(run(weeks=weeks, seed=seed))
 
@@ -80,7 +80,7 @@ def virtual_device(transport: str, state: Path, board: str, speed: float) -> Non
     hold SECONDS, wait SECONDS, advance SECONDS, reboot, powercut, quit.
     Each thing the device does is printed as one JSON object a line.
     """
-    from .virtual import console
+    from twitchlog.sim.virtual import console
 
     try:
         raise SystemExit(asyncio.run(console.run(transport, state, board, speed)))
@@ -99,7 +99,7 @@ def virtual_link(transports: tuple[str, ...]) -> None:
     and       twitchlog --adapter bumble:tcp-client:127.0.0.1:9002 scan
     Runs until Ctrl-C.
     """
-    from .virtual.controller import serve_link
+    from twitchlog.sim.virtual.controller import serve_link
 
     if len(transports) < 2:
         raise UserError("virtual-link needs at least two transports (the device's and the companion's)")

@@ -21,10 +21,10 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from .errors import InputError, UserError
-from .kinds import kind_code
-from .store import Store
-from .timefmt import parse_when
+from twitchlog.errors import InputError, UserError
+from twitchlog.kinds import kind_code
+from twitchlog.store.db import Store
+from twitchlog.timefmt import parse_when
 
 REQUIRED = ("time", "kind")
 OPTIONAL = ("severity", "note", "body_site")

@@ -26,11 +26,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import UserError
+from twitchlog.errors import UserError
+from twitchlog.resources import firmware_dir
 
-from . import firmware as _firmware_pkg
-
-FIRMWARE_DIR = Path(_firmware_pkg.__file__).resolve().parent  # firmware/, shipped as twitchlog.firmware
+FIRMWARE_DIR = firmware_dir()
 BOARDS_DIR = FIRMWARE_DIR / "boards"
 
 SOURCE_ONLY = ("main.py",)  # the board runs main.py as source at every boot
@@ -253,7 +252,7 @@ def _verify(transport) -> dict:
 
 def deploy(port: str, board_name: str, progress: Progress | None = None) -> dict:
     """Compile, copy, soft-reset and check; returns what the board answered."""
-    from .firmware import protocol  # the same file the board gets
+    from twitchlog.firmware import protocol  # the same file the board gets
 
     profile, artifacts = build(board_name)
     total = sum(len(a.data) for a in artifacts)

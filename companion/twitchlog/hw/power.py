@@ -45,7 +45,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .errors import UserError
+from twitchlog.errors import UserError
 
 # Measured by tests/bench/power_bench.py (measure_awake_times) on the virtual
 # device with the firmware defaults event_window_s=0, sync_window_s=120 (the

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from .analysis import LagTerm, Result
+    from twitchlog.stats.result import LagTerm, Result
 
 INK = "#222222"
 SUPP = "#2a9d8f"

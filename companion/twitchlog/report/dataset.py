@@ -27,9 +27,9 @@ from typing import Iterable
 
 import pandas as pd
 
-from .intake import daily_intake, day_start, local_date
-from .kinds import kind_name
-from .store import Store
+from twitchlog.intake.entries import daily_intake, day_start, local_date
+from twitchlog.kinds import kind_name
+from twitchlog.store.db import Store
 
 LEAD_IN_DAYS = 13  # the 14-day mean reaches back 13 days before the day itself
 ALL = "all"

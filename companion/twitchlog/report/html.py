@@ -14,11 +14,15 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import Iterable
 
-from . import __version__, analysis, dataset, report_charts, trial
-from .errors import UserError
-from .store import Store
-from .sufficiency import PLACEBO_FALL
-from .trialstore import current_plan
+from twitchlog import __version__
+from twitchlog.errors import UserError
+from twitchlog.report import charts as report_charts
+from twitchlog.report import dataset
+from twitchlog.stats import analysis, trial
+from twitchlog.stats.result import Result
+from twitchlog.stats.sufficiency import PLACEBO_FALL, wording
+from twitchlog.store.db import Store
+from twitchlog.store.trials import current_plan
 
 COMBINED = "all kinds"
 SECTIONS = ("summary", "effect", "timeline", "lags", "hours", "kinds", "quality", "methods")
@@ -28,11 +32,11 @@ SECTIONS = ("summary", "effect", "timeline", "lags", "hours", "kinds", "quality"
 class Report:
     data: dataset.Dataset
     plan: trial.Plan | None
-    results: dict[str, analysis.Result]  # COMBINED first (when more than one kind), then each kind
+    results: dict[str, Result]  # COMBINED first (when more than one kind), then each kind
     generated: dt.datetime = field(default_factory=lambda: dt.datetime.now().astimezone())
 
     @property
-    def main(self) -> analysis.Result:
+    def main(self) -> Result:
         return next(iter(self.results.values()))
 
     @property
@@ -63,7 +67,7 @@ def build(
     return Report(data, plan, results)
 
 
-def _correct_per_kind(results: dict[str, analysis.Result], main: str) -> None:
+def _correct_per_kind(results: dict[str, Result], main: str) -> None:
     """Per-kind results are several tests: only a Holm-adjusted p below 0.05 may claim an effect there."""
     from statsmodels.stats.multitest import multipletests
 
@@ -76,14 +80,14 @@ def _correct_per_kind(results: dict[str, analysis.Result], main: str) -> None:
         r.notes.append(f"One of {len(kinds)} per-kind analyses: Holm-adjusted p = {p_holm:.3g}.")
         if r.reports_effect and p_holm >= 0.05:
             r.reports_effect = False
-            r.wording = analysis.wording(r) + (
+            r.wording = wording(r) + (
                 f" (Exploratory: across {len(kinds)} symptom kinds the Holm-adjusted p is {p_holm:.3g}, so no effect "
                 "is claimed for this kind alone.)"
             )
 
 
 # -- key figures ---------------------------------------------------------------------
-def _figures(r: analysis.Result) -> dict:
+def _figures(r: Result) -> dict:
     d = r.to_dict()
     keys = ("rate_ratio_per_100mg", "ci_low", "ci_high", "p_value", "p_method", "days_used", "randomized", "design",
             "model", "events", "sufficient", "reports_effect", "wording")
@@ -171,7 +175,7 @@ def _effect_section(rep: Report) -> str:
         f"<p class='small'>{x}</p>" for x in extra)
 
 
-def _lags_section(r: analysis.Result) -> str:
+def _lags_section(r: Result) -> str:
     if not r.lag_profile:
         return "<p>No lag profile: the model was not fitted (see the data-quality notes).</p>"
     rows = [[_e(t.term), _num(t.rate_ratio), f"{_num(t.ci_low)} &ndash; {_num(t.ci_high)}", _p(t.p),

@@ -1,4 +1,4 @@
-"""End-to-end run of the firmware core, until the BLE demo exists.
+"""The firmware core end to end, without BLE: `twitchlog core-demo`.
 
 Weeks of scripted presses go through the real gesture decoder, the real
 event log on a LittleFS image configured like the ESP32's, with a drifting
@@ -13,18 +13,16 @@ from __future__ import annotations
 import random
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from .firmware import clock as companion_clock
-from .firmware import protocol as wire
-from .flash import FlashImage, LfsFS, PowerCut, mount
+from twitchlog.firmware import clock as companion_clock
+from twitchlog.firmware import protocol as wire
+from twitchlog.hw.flash import FlashImage, LfsFS, PowerCut, mount
+from twitchlog.resources import firmware_dir
 
-FIRMWARE_DIR = Path(__file__).resolve().parent / "firmware"
-if not FIRMWARE_DIR.exists():  # running from a source checkout
-    FIRMWARE_DIR = Path(__file__).resolve().parents[2] / "firmware"
+FIRMWARE_DIR = firmware_dir()
 
 DRIFT = 1.03  # the RTC runs 3% fast in deep sleep
 BOOT_LATENCY_MS = 150  # wake to Python running: the first click is already over
@@ -155,7 +153,7 @@ def run(weeks: int = 8, seed: int = 7, out=None) -> int:
     table.add_row("flash programmed", f"{dev.image.prog_bytes / 1024:.0f} KB (this image, after the cut)")
     console.print(table)
     console.print(
-        "[dim]This is the firmware core end to end. The full demo (virtual device over BLE, "
-        "sync, intake and report) replaces it when those issues land.[/dim]"
+        "[dim]This is the firmware core end to end. `twitchlog demo` runs the whole product "
+        "(virtual device over BLE, sync, intake and report).[/dim]"
     )
     return 1 if missing or not errors else 0

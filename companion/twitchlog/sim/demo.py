@@ -22,15 +22,19 @@ from typing import Any
 
 from bumble.link import LocalLink
 
-from . import devicectl, intake, report, simulate, trialstore
-from . import sync as sync_mod
-from .adapter import Adapter
-from .errors import UserError
-from .bumble_bleak import BumbleHost
-from .firmware.clock import UNIX_AT_2000
-from .store import Store
-from .virtual import SimClock, VirtualDevice
-from .virtual.controller import VirtualController
+from twitchlog.ble import devicectl
+from twitchlog.ble import sync as sync_mod
+from twitchlog.ble.adapter import Adapter
+from twitchlog.ble.backends.bumble import BumbleHost
+from twitchlog.errors import UserError
+from twitchlog.firmware.clock import UNIX_AT_2000
+from twitchlog.intake import entries as intake
+from twitchlog.report import html as report
+from twitchlog.sim.virtual import SimClock, VirtualDevice
+from twitchlog.sim.virtual.controller import VirtualController
+from twitchlog.stats import simulate
+from twitchlog.store import trials as trialstore
+from twitchlog.store.db import Store
 
 SYNC_EVERY_DAYS = 7
 RTC_DRIFT = 0.03

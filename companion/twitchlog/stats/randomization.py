@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import effects, trial
+from twitchlog.stats import effects, trial
 
 
 @dataclass

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import effects, trial
+from twitchlog.stats import effects, trial
 
 
 def latent_ar1(n: int, rng: np.random.Generator, phi: float = 0.6, sd: float = 0.3) -> np.ndarray:

@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from .intake import UPPER_LEVEL_MG  # noqa: F401  (one definition of the supplemental UL)
-
-if TYPE_CHECKING:
-    from .analysis import Result
+from twitchlog.stats.result import Result, Sufficiency
 
 MIN_DAYS = 28  # tracked days before an estimate is worth reading
 MIN_FIT_DAYS = 14  # below this, no model at all
@@ -20,24 +15,6 @@ MIN_SWITCHES = 4  # observational: on/off changes; one start and no stop is a be
 MIN_PAIRS = 5  # 2**5 = 32 assignments: the smallest p a randomization test can give is 1/32
 TARGET_RR = 0.70  # the effect the precision message is sized for
 PLACEBO_FALL = 0.28  # placebo-arm fall in magnesium-for-cramps trials
-
-
-@dataclass
-class Sufficiency:
-    what: str  # "days", "events", "dose contrast", "randomization", "precision"
-    have: float
-    need: float
-    message: str
-    blocking: bool  # True: the estimate is not worth reading yet
-
-    def to_dict(self) -> dict:
-        return {
-            "what": self.what,
-            "have": self.have,
-            "need": self.need,
-            "message": self.message,
-            "blocking": self.blocking,
-        }
 
 
 def check(n_used, events, on_days, off_days, plan, adh, switches) -> list[Sufficiency]:

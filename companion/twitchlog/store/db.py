@@ -20,9 +20,9 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .errors import UserError
-from .firmware import clock
-from .firmware import protocol as P
+from twitchlog.errors import UserError
+from twitchlog.firmware import clock
+from twitchlog.firmware import protocol as P
 
 MIGRATIONS: list[str] = [
     # 1: devices, raw device records + manual events, syncs, annotations, gaps

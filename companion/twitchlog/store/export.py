@@ -29,11 +29,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .errors import UserError
-from .firmware import clock
-from .firmware import protocol as P
-from .kinds import kind_name
-from .store import Store
+from twitchlog.errors import UserError
+from twitchlog.firmware import clock
+from twitchlog.firmware import protocol as P
+from twitchlog.kinds import kind_name
+from twitchlog.store.db import Store
 
 FORMATS = ("csv", "json")
 

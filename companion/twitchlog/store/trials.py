@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from .store import Store
-from .trial import Plan
+from twitchlog.stats.trial import Plan
+from twitchlog.store.db import Store
 
 
 def save_plan(store: Store, plan: Plan) -> int:

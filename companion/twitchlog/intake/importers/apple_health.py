@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import IO
 from xml.etree.ElementTree import ParseError, iterparse
 
-from . import intake
-from .errors import InputError
-from .intakeimport import Keys, Parsed, row
+from twitchlog import magnesium
+from twitchlog.errors import InputError
+from twitchlog.intake.importers.common import Keys, Parsed, row
 
 MAGNESIUM = "HKQuantityTypeIdentifierDietaryMagnesium"
 UNITS_TO_MG = {"mg": 1.0, "g": 1000.0, "mcg": 0.001, "µg": 0.001, "ug": 0.001}
@@ -134,7 +134,7 @@ def _record(elem, path: Path, line: int, keys: Keys, parsed: Parsed) -> None:  #
     except ValueError:
         raise bad(f"startDate {attrs['startDate']!r} is not like 2026-11-20 08:00:00 +0100") from None
     mg = value * factor
-    if mg > intake.MAX_ENTRY_MG:
+    if mg > magnesium.MAX_ENTRY_MG:
         raise bad(f"{mg:g} mg in one record looks wrong")
     app = attrs.get("sourceName", "").strip()
     metadata = [(m.get("key") or "", m.get("value") or "") for m in elem.iter("MetadataEntry")]
@@ -142,7 +142,7 @@ def _record(elem, path: Path, line: int, keys: Keys, parsed: Parsed) -> None:  #
     form = None
     if supplement:
         for text in [v for _, v in metadata] + [app]:
-            form = intake.form_in_name(text)
+            form = magnesium.form_in_name(text)
             if form:
                 break
     key = keys(app, attrs["startDate"], attrs.get("endDate", ""), attrs.get("creationDate", ""), attrs["value"], unit)

@@ -1,6 +1,6 @@
 """The virtual device: unmodified firmware on a simulated chip with a real (Bumble) BLE stack."""
 
-from .device import VirtualDevice
-from .simclock import SimClock
+from twitchlog.sim.virtual.device import VirtualDevice
+from twitchlog.sim.virtual.simclock import SimClock
 
 __all__ = ["VirtualDevice", "SimClock"]

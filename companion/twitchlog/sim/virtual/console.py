@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from .device import VirtualDevice
-from ..firmware.clock import UNIX_AT_2000
-from .simclock import SimClock
+from twitchlog.firmware.clock import UNIX_AT_2000
+from twitchlog.sim.virtual.device import VirtualDevice
+from twitchlog.sim.virtual.simclock import SimClock
 
 COMMANDS = ("click", "double", "triple", "hold SECONDS", "wait SECONDS", "advance SECONDS", "reboot", "powercut", "quit")
 

@@ -14,36 +14,35 @@ the firmware armed starts the next boot.
 from __future__ import annotations
 
 import asyncio
-import builtins
-import json
-import mmap
-import os
-import traceback
-import types
-from pathlib import Path
-from typing import Any, Callable
 
 # The stdlib modules the firmware imports, loaded here: CPython 3.11 can fail
 # ("AST constructor recursion depth mismatch") when the firmware thread
 # compiles a module while the main thread compiles another.
 import binascii  # noqa: F401
+import builtins
 import errno  # noqa: F401
 import gc  # noqa: F401
+import json
+import mmap
+import os
 import struct  # noqa: F401
+import traceback
+import types
+from pathlib import Path
+from typing import Any, Callable
 
-from .controller import VirtualController
 from bumble.device import Device
 from bumble.link import LocalLink
 
-from ..firmware import protocol
-from ..flash import FlashImage, LfsFS, PowerCut, mount
-from . import radio
-from .hardware import HARD_RESET, WAKE_EXT0, WAKE_GPIO, DeepSleep, Hardware, Reset, boot_modules
-from .simclock import SimClock
+from twitchlog.firmware import protocol
+from twitchlog.hw.flash import FlashImage, LfsFS, PowerCut, mount
+from twitchlog.resources import firmware_dir
+from twitchlog.sim.virtual import radio
+from twitchlog.sim.virtual.controller import VirtualController
+from twitchlog.sim.virtual.hardware import HARD_RESET, WAKE_EXT0, WAKE_GPIO, DeepSleep, Hardware, Reset, boot_modules
+from twitchlog.sim.virtual.simclock import SimClock
 
-FIRMWARE_DIR = Path(__file__).resolve().parents[1] / "firmware"
-if not (FIRMWARE_DIR / "main.py").exists():  # a source checkout: firmware/ is at the top
-    FIRMWARE_DIR = Path(__file__).resolve().parents[3] / "firmware"
+FIRMWARE_DIR = firmware_dir()
 
 FLASH_SIZE = 1 << 20
 START_UTC_2000 = 847_000_000  # 2026-11-03: a plausible "now" for a fresh simulation
@@ -430,7 +429,7 @@ class VirtualDevice:
         """
         if self.state not in ("asleep", "halted", "off"):
             raise RuntimeError("read the flash only while the device sleeps")
-        from ..firmware import eventlog
+        from twitchlog.firmware import eventlog
 
         fs = LfsFS(mount(self.hw.image, format_if_blank=False))
         log = eventlog.EventLog(fs, "log", 240)

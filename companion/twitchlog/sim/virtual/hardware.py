@@ -20,10 +20,10 @@ from typing import Any, Callable
 
 import littlefs
 
-from ..firmware.clock import UNIX_AT_2000
-from ..firmware.gestures import ticks_diff
-from ..flash import FlashImage, LfsFS, PowerCut, mount
-from .simclock import SimClock
+from twitchlog.firmware.clock import UNIX_AT_2000
+from twitchlog.firmware.gestures import ticks_diff
+from twitchlog.hw.flash import FlashImage, LfsFS, PowerCut, mount
+from twitchlog.sim.virtual.simclock import SimClock
 
 TICKS_PERIOD = 1 << 30  # MicroPython's ticks wrap here; gestures.ticks_diff matches
 

@@ -1,0 +1,1 @@
+"""BLE: the adapter choice, GATT client, sync, watch, pairing and device control."""

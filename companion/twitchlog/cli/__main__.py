@@ -1,0 +1,5 @@
+import sys
+
+from twitchlog.cli.root import main
+
+sys.exit(main())

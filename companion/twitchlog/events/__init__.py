@@ -1,0 +1,1 @@
+"""Symptom events entered by hand: the CSV importer."""

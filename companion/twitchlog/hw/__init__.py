@@ -1,0 +1,1 @@
+"""Hardware: deploy over USB, the power model, the LittleFS flash image."""

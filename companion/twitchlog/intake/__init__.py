@@ -1,0 +1,1 @@
+"""Magnesium intake: the stored entries and saved products, and the file importers."""

@@ -1,0 +1,73 @@
+"""Where the current trial plan stands on a given day: today's assignment, adherence, days left.
+
+Adherence covers the completed days only (today is not over yet).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from twitchlog.intake.entries import daily_intake, supplement_total
+from twitchlog.stats.trial import Adherence, Plan, adherence
+from twitchlog.store.db import Store
+
+
+@dataclass
+class TrialStatus:
+    today: dt.date
+    phase: str  # "not started", "running" or "finished"
+    block: int | None  # from 1; None outside the plan
+    on: bool | None  # today's assignment; None outside the plan
+    taken_today_mg: float
+    days_left: int  # today included
+    starts_in_days: int
+    adherence: Adherence
+
+    @property
+    def pair(self) -> int | None:
+        return None if self.block is None else (self.block - 1) // 2 + 1
+
+    def to_dict(self, plan: Plan) -> dict:
+        on = self.on
+        return {
+            "today": self.today.isoformat(),
+            "phase": self.phase,
+            "block": self.block,
+            "pair": self.pair,
+            "on": on,
+            "take": on,
+            "dose_mg": (plan.dose_mg if on else 0.0) if on is not None else None,
+            "form": plan.form,
+            "taken_today_mg": self.taken_today_mg,
+            "days_left": self.days_left,
+            "starts_in_days": self.starts_in_days,
+            "adherence": self.adherence.to_dict(),
+        }
+
+
+def trial_status(store: Store, plan: Plan, today: dt.date) -> TrialStatus:
+    last_done = min(today - dt.timedelta(days=1), plan.end)
+    if last_done >= plan.start:
+        daily = daily_intake(store, plan.start, last_done)
+    else:
+        daily = pd.DataFrame({"supp_mg": pd.Series([], dtype=float)}, index=pd.DatetimeIndex([], name="date"))
+    block = plan.block_of(today)
+    if today < plan.start:
+        phase, days_left = "not started", plan.days
+    elif today > plan.end:
+        phase, days_left = "finished", 0
+    else:
+        phase, days_left = "running", (plan.end - today).days + 1
+    return TrialStatus(
+        today=today,
+        phase=phase,
+        block=None if block is None else block + 1,
+        on=None if block is None else bool(plan.blocks[block]),
+        taken_today_mg=supplement_total(store, today),
+        days_left=days_left,
+        starts_in_days=(plan.start - today).days if phase == "not started" else 0,
+        adherence=adherence(plan, daily),
+    )

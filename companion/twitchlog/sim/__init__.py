@@ -1,0 +1,1 @@
+"""Simulation: the virtual device and the demos."""

@@ -1,0 +1,1 @@
+"""SQLite storage: the schema and its migrations, events, syncs, trial plans, export."""
