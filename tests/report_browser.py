@@ -30,9 +30,18 @@ def screenshot(browser: str, page: Path, png: Path, width: int = 1200, height: i
 
     with tempfile.TemporaryDirectory() as profile:
         cmd = [
-            browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--no-first-run", "--disable-extensions", "--hide-scrollbars", f"--user-data-dir={profile}",
-            f"--screenshot={png}", f"--window-size={width},{height}", page.resolve().as_uri(),
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--no-first-run",
+            "--disable-extensions",
+            "--hide-scrollbars",
+            f"--user-data-dir={profile}",
+            f"--screenshot={png}",
+            f"--window-size={width},{height}",
+            page.resolve().as_uri(),
         ]
         env = {**os.environ, "HOME": profile}  # no writes to the real profile
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)

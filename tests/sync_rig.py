@@ -57,7 +57,12 @@ class Rig:
 
     def stored(self) -> list[tuple]:
         """(seq, time, arg, boot, kind) of every record in the database, in seq order."""
-        return [tuple(r) for r in self.store.db.execute("SELECT seq, device_time, arg, boot_id, kind FROM events WHERE seq IS NOT NULL ORDER BY seq")]
+        return [
+            tuple(r)
+            for r in self.store.db.execute(
+                "SELECT seq, device_time, arg, boot_id, kind FROM events WHERE seq IS NOT NULL ORDER BY seq"
+            )
+        ]
 
     async def close(self) -> None:
         await self.adapter.__aexit__(None, None, None)
@@ -66,7 +71,9 @@ class Rig:
         assert self.device.crashes == [] and self.device.irq_errors == []
 
 
-async def make_rig(tmp_path: Path, *, speed: float = 20, preload: int = 0, unique_id: bytes = b"\x0a\x0b\x0c\x0d\x0e\x0f") -> Rig:
+async def make_rig(
+    tmp_path: Path, *, speed: float = 20, preload: int = 0, unique_id: bytes = b"\x0a\x0b\x0c\x0d\x0e\x0f"
+) -> Rig:
     from ble_central import preload_log
 
     link = LocalLink()

@@ -195,8 +195,7 @@ def test_randomization_test_samples_when_there_are_too_many_assignments():
 def test_randomization_p_is_uniform_enough_under_the_null():
     # 60 null trials of 6 pairs; the exact test must not reject much more than 5%.
     ps = [
-        analysis.analyze(*_randomized(seed=s, days=48, base=3.0), lag_profile=False).p_randomization
-        for s in range(60)
+        analysis.analyze(*_randomized(seed=s, days=48, base=3.0), lag_profile=False).p_randomization for s in range(60)
     ]
     assert np.mean(np.array(ps) < 0.05) <= 0.1 and np.mean(ps) > 0.35
 

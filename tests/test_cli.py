@@ -62,7 +62,10 @@ def test_bad_argument_is_one_clear_line():
 )
 def test_user_errors_are_one_line_without_traceback(tmp_path, args, message):
     proc = subprocess.run(
-        [sys.executable, "-m", "twitchlog.cli", "--db", str(tmp_path / "t.db"), *args], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "twitchlog.cli", "--db", str(tmp_path / "t.db"), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 1, proc.stderr
     assert message in proc.stderr
@@ -72,7 +75,13 @@ def test_user_errors_are_one_line_without_traceback(tmp_path, args, message):
 def test_events_add_note_list_gap_and_import(tmp_path):
     db = ["--db", str(tmp_path / "t.db")]
     runner = CliRunner()
-    assert runner.invoke(cli.main, [*db, "events", "add", "cramp", "--at", "2026-11-20 23:10", "--severity", "4", "--site", "left calf"]).exit_code == 0
+    assert (
+        runner.invoke(
+            cli.main,
+            [*db, "events", "add", "cramp", "--at", "2026-11-20 23:10", "--severity", "4", "--site", "left calf"],
+        ).exit_code
+        == 0
+    )
     assert runner.invoke(cli.main, [*db, "events", "note", "1", "--note", "woke me up"]).exit_code == 0
     csv_file = tmp_path / "manual.csv"
     csv_file.write_text("time,kind,severity,note\n2026-11-21 08:00,eyelid,1,\n")
@@ -98,6 +107,8 @@ def test_core_demo_places_every_recorded_event_and_survives_the_power_cut():
     assert core_demo.run(weeks=3, seed=11, out=out) == 0
     text = out.getvalue()
     assert "recorded events missing after the cut" in text
-    lines = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in text.splitlines() if line.count("│") == 3}
+    lines = {
+        line.split("│")[1].strip(): line.split("│")[2].strip() for line in text.splitlines() if line.count("│") == 3
+    }
     assert lines["recorded events missing after the cut"] == "0"
     assert float(lines["max |UTC placed - true| with 3% RTC"].split()[0]) <= 2.0

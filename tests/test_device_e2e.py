@@ -28,7 +28,9 @@ def run(coro):
 
 async def _setup(preload: int = 0, board: str = "esp32-devkit"):
     link = LocalLink()
-    device = VirtualDevice.on_link(link, clock=SimClock(847_000_000, speed=20), board=board, unique_id=b"\x01\x02\x03\x04\x05\x06")
+    device = VirtualDevice.on_link(
+        link, clock=SimClock(847_000_000, speed=20), board=board, unique_id=b"\x01\x02\x03\x04\x05\x06"
+    )
     if preload:
         preload_log(device, preload)
     await device.start()
@@ -173,7 +175,10 @@ def test_racp_report_number_report_ge_and_delete_le():
     async def body():
         device, central = await _paired(preload=40)
         assert await central.racp(protocol.racp_request(protocol.OP_REPORT_NUMBER, protocol.OPR_ALL)) == ("number", 40)
-        assert await central.racp(protocol.racp_request(protocol.OP_REPORT_NUMBER, protocol.OPR_GE, lo=31)) == ("number", 10)
+        assert await central.racp(protocol.racp_request(protocol.OP_REPORT_NUMBER, protocol.OPR_GE, lo=31)) == (
+            "number",
+            10,
+        )
 
         central.notifications.clear()
         answer = await central.racp(protocol.racp_request(protocol.OP_REPORT, protocol.OPR_GE, lo=11))
@@ -191,7 +196,11 @@ def test_racp_report_number_report_ge_and_delete_le():
         central.notifications.clear()
         await central.racp(protocol.racp_request(protocol.OP_REPORT, protocol.OPR_ALL))
         assert [r[0] for r in central.received_records()] == list(range(26, 41))
-        assert await central.racp(protocol.racp_request(protocol.OP_REPORT, protocol.OPR_LE, hi=10)) == ("code", protocol.OP_REPORT, protocol.RSP_NO_RECORDS)
+        assert await central.racp(protocol.racp_request(protocol.OP_REPORT, protocol.OPR_LE, hi=10)) == (
+            "code",
+            protocol.OP_REPORT,
+            protocol.RSP_NO_RECORDS,
+        )
         await _finish(device, central)
 
     run(body())
@@ -213,7 +222,10 @@ def test_racp_abort_stops_a_transfer_midway():
         assert [r[0] for r in received] == list(range(1, len(received) + 1))  # in order, no gaps
         # No "report finished" answer follows an abort, and the device still serves.
         assert all(protocol.parse_racp_response(i)[1] != protocol.OP_REPORT for i in central.indications)
-        assert await central.racp(protocol.racp_request(protocol.OP_REPORT_NUMBER, protocol.OPR_ALL)) == ("number", 3000)
+        assert await central.racp(protocol.racp_request(protocol.OP_REPORT_NUMBER, protocol.OPR_ALL)) == (
+            "number",
+            3000,
+        )
         await _finish(device, central)
 
     run(body())
@@ -311,7 +323,14 @@ def test_press_scripts_make_the_right_records_at_the_right_times(board):
             event = await device.wait_for("recorded", since=mark)
             assert event["kind"] == kind
             assert abs(event["device_time"] - rtc_at_press) <= 1
-            expected.append((event["seq"], event["device_time"], protocol.ARG_AT_WAKE, protocol.KIND_TWITCH if kind == "twitch" else protocol.KIND_CRAMP))
+            expected.append(
+                (
+                    event["seq"],
+                    event["device_time"],
+                    protocol.ARG_AT_WAKE,
+                    protocol.KIND_TWITCH if kind == "twitch" else protocol.KIND_CRAMP,
+                )
+            )
             asleep = await device.wait_for("asleep", since=mark)
             # BLE stays off after a press (event_window_s 0), but the confirmation
             # blinks (120 ms on, 180 ms off each) are shown in full before sleeping.

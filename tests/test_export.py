@@ -35,17 +35,24 @@ def db(tmp_path):
     path = tmp_path / "export.db"
     with Store(path) as store:
         dev = store.device_id("AA:BB:CC:DD:EE:01", "twitchlog-01")
-        store.add_records(dev, [
-            rec(1, T0 - 50, boot=1),  # before the first anchor, same boot: backdated
-            rec(2, T0 + 5, P.KIND_CRAMP),
-            rec(3, T0 + 20, P.KIND_TOMBSTONE, arg=2),  # undoes seq 2
-            rec(4, T0 + 30, P.KIND_ANCHOR, arg=T0 + 30),
-            rec(5, T0 + 90, P.KIND_EYELID),
-            rec(6, 12, boot=2),  # after a reboot, never anchored: time unknown
-        ])
+        store.add_records(
+            dev,
+            [
+                rec(1, T0 - 50, boot=1),  # before the first anchor, same boot: backdated
+                rec(2, T0 + 5, P.KIND_CRAMP),
+                rec(3, T0 + 20, P.KIND_TOMBSTONE, arg=2),  # undoes seq 2
+                rec(4, T0 + 30, P.KIND_ANCHOR, arg=T0 + 30),
+                rec(5, T0 + 90, P.KIND_EYELID),
+                rec(6, 12, boot=2),  # after a reboot, never anchored: time unknown
+            ],
+        )
         store.place_times(dev)
-        store.annotate(store.db.execute("SELECT id FROM events WHERE seq = 5").fetchone()[0], severity=2, body_site="left eyelid")
-        store.add_event(U + T0 + 3600, P.KIND_CRAMP, severity=4, body_site="Wade, links", note='Nacht; "stark",\nzwei Zeilen ✓')
+        store.annotate(
+            store.db.execute("SELECT id FROM events WHERE seq = 5").fetchone()[0], severity=2, body_site="left eyelid"
+        )
+        store.add_event(
+            U + T0 + 3600, P.KIND_CRAMP, severity=4, body_site="Wade, links", note='Nacht; "stark",\nzwei Zeilen ✓'
+        )
         store.add_event(U + T0 + 7200, P.KIND_TWITCH, source="import", import_key="csv:abc:3")
         intake.add_intake(store, 200.0, form="glycinate", utc=U + T0)
         intake.add_intake(store, 1000.0, form="citrate", compound=True, utc=U + T0 + 60, note="1 g powder")
@@ -53,7 +60,18 @@ def db(tmp_path):
         intake.add_product(store, "My glycinate", "glycinate", 100.0)
         intake.add_intake(store, product="My glycinate", servings=1.5, utc=U + T0 + 180)
         with store.transaction():
-            intake.insert_entries(store, [{"utc": U + T0 + 240, "source": "diet", "elemental_mg": 87.5, "origin": "cronometer", "import_key": "crono:x:7"}])
+            intake.insert_entries(
+                store,
+                [
+                    {
+                        "utc": U + T0 + 240,
+                        "source": "diet",
+                        "elemental_mg": 87.5,
+                        "origin": "cronometer",
+                        "import_key": "crono:x:7",
+                    }
+                ],
+            )
         store.add_gap(U + T0 + 86400, U + T0 + 2 * 86400, "device at home")
         save_plan(store, make_plan(date(2026, 11, 2), pairs=3, block_days=4, seed=5))
     return path
@@ -105,7 +123,12 @@ def test_events_keep_raw_device_fields_source_time_quality_and_annotations(db, t
     assert (by_seq[4]["kind_name"], by_seq[4]["arg"], by_seq[4]["device_time"]) == ("clock-anchor", T0 + 30, T0 + 30)
     assert by_seq[2]["undone"] == 1 and by_seq[5]["undone"] == 0
     assert by_seq[1]["time_quality_name"] == "backdated"
-    assert (by_seq[6]["utc"], by_seq[6]["time_utc"], by_seq[6]["time_quality_name"], by_seq[6]["boot_id"]) == (None, None, "unknown", 2)
+    assert (by_seq[6]["utc"], by_seq[6]["time_utc"], by_seq[6]["time_quality_name"], by_seq[6]["boot_id"]) == (
+        None,
+        None,
+        "unknown",
+        2,
+    )
     assert (by_seq[5]["severity"], by_seq[5]["body_site"], by_seq[5]["kind_name"]) == (2, "left eyelid", "eyelid")
     manual = [e for e in events if e["source"] != "device"]
     assert [(e["source"], e["seq"], e["device_id"]) for e in manual] == [("manual", None, None), ("import", None, None)]
@@ -126,10 +149,18 @@ def test_csv_is_utf8_with_a_header_and_keeps_newlines_and_quotes(db, tmp_path):
     assert note == 'Nacht; "stark",\nzwei Zeilen ✓'
     rows = read_csv(tmp_path / "c" / "intake.csv")
     compound = next(r for r in rows if r["compound_mg"])
-    assert (compound["compound_mg"], compound["estimated"], compound["form"], compound["note"]) == ("1000.0", "1", "citrate", "1 g powder")
+    assert (compound["compound_mg"], compound["estimated"], compound["form"], compound["note"]) == (
+        "1000.0",
+        "1",
+        "citrate",
+        "1 g powder",
+    )
     assert float(compound["elemental_mg"]) == pytest.approx(162.0)
     assert next(r for r in rows if r["product"])["servings"] == "1.5"
-    assert {r["origin"] for r in rows} == {"manual", "cronometer"} and {r["source"] for r in rows} == {"supplement", "diet"}
+    assert {r["origin"] for r in rows} == {"manual", "cronometer"} and {r["source"] for r in rows} == {
+        "supplement",
+        "diet",
+    }
     assert any(float(r["elemental_mg"]) == 123.456789 for r in rows)  # no rounding
 
 

@@ -33,7 +33,14 @@ def test_power_defaults_print_the_table_and_the_life():
     text = " ".join(result.output.split())  # rich wraps at the runner's 80 columns
     assert "Estimated life: 291 days (9.5 months) on 400 mAh, short of the 12-month goal" in text
     assert "deep sleep dominates (77%)" in text
-    for part in ("event windows", "battery divider", "sync windows", "boot per wake", "flash erase per append", "1.3763"):
+    for part in (
+        "event windows",
+        "battery divider",
+        "sync windows",
+        "boot per wake",
+        "flash erase per append",
+        "1.3763",
+    ):
         assert part in result.output
 
 

@@ -64,9 +64,16 @@ def test_elemental_table_is_the_briefs_and_aliases_map_to_it():
     assert len(magnesium.ELEMENTAL_PERCENT) == 12
     assert magnesium.ELEMENTAL_PERCENT["oxide"] == 60.3 and magnesium.ELEMENTAL_PERCENT["orotate"] == 7.3
     for text, form in [
-        ("glycinate", "glycinate"), ("Magnesium Bisglycinate", "glycinate"), ("bisglycinate chelate", "glycinate"),
-        ("CITRATE", "citrate"), ("sulphate", "sulfate"), ("Epsom salt", "sulfate"), ("threonate", "l-threonate"),
-        ("L-Threonate", "l-threonate"), ("magnesium_l_threonate", "l-threonate"), ("chloride hexahydrate", "chloride"),
+        ("glycinate", "glycinate"),
+        ("Magnesium Bisglycinate", "glycinate"),
+        ("bisglycinate chelate", "glycinate"),
+        ("CITRATE", "citrate"),
+        ("sulphate", "sulfate"),
+        ("Epsom salt", "sulfate"),
+        ("threonate", "l-threonate"),
+        ("L-Threonate", "l-threonate"),
+        ("magnesium_l_threonate", "l-threonate"),
+        ("chloride hexahydrate", "chloride"),
     ]:
         assert magnesium.canonical_form(text) == form, text
     assert magnesium.canonical_form("buffered glycinate") is None  # glycinate + oxide: not the table's 14.1 %
@@ -301,8 +308,13 @@ BAD_VARIANTS = [
     (HEALTH, 'unit="g"', 'unit="IU"', 38, "unit 'IU' is not a mass unit"),
     (HEALTH, 'value="150"', 'value="lots"', 45, "value 'lots' is not a number"),
     (HEALTH, 'startDate="2026-11-21 00:15:00 +0100"', 'startDate="21.11.2026"', 48, "startDate '21.11.2026'"),
-    (HEALTH, '  <MetadataEntry key="HKFoodType" value="Magnesium Glycinate"/>\n', "  <MetadataEntry\n", 44,
-     "malformed XML"),
+    (
+        HEALTH,
+        '  <MetadataEntry key="HKFoodType" value="Magnesium Glycinate"/>\n',
+        "  <MetadataEntry\n",
+        44,
+        "malformed XML",
+    ),
     (HEALTH, "</HealthData>\n", "", 54, "malformed XML: no element found"),  # the parser's line: end of file
     (HEALTH, '<HealthData locale="en_DE">', "<Other>", 30, "not an Apple Health export"),
 ]
@@ -420,7 +432,8 @@ def test_cli_add_list_products_import(tmp_path, berlin):
     assert r.exit_code == 0 and "4 entries imported, 0 already present" in r.output
     rows = json.loads(run(tmp_path, "list", "--json", "--since", "2026-11-21", "--until", "2026-11-22").output)
     assert [(x["elemental_mg"], x["product"], x["servings"], x["origin"]) for x in rows] == [
-        (200, "Doctor's Best glycinate", 2.0, "manual"), (150, None, None, "csv"),
+        (200, "Doctor's Best glycinate", 2.0, "manual"),
+        (150, None, None, "csv"),
     ]
     assert rows[0]["time"] == "2026-11-21T07:00:00Z"
     r = run(tmp_path, "list", "--daily", "--json", "--since", "2026-11-20", "--until", "2026-11-22")

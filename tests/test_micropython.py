@@ -14,7 +14,9 @@ PORTABLE_MODULES = sorted(p.stem for p in PORTABLE.glob("test_*_core.py"))
 
 
 def test_every_firmware_core_area_has_portable_tests():
-    assert {"test_protocol_core", "test_eventlog_core", "test_gestures_core", "test_clock_core"} <= set(PORTABLE_MODULES)
+    assert {"test_protocol_core", "test_eventlog_core", "test_gestures_core", "test_clock_core"} <= set(
+        PORTABLE_MODULES
+    )
 
 
 @pytest.mark.parametrize("module", PORTABLE_MODULES)

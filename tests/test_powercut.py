@@ -71,7 +71,9 @@ def test_power_cut_at_every_flash_operation(snapshot, capsys):
     cuts = list(range(total))
     failures = _sweep(snapshot, cuts)
     with capsys.disabled():  # shown in every run, not only on failure
-        print(f"\npower-cut sweep: tried {len(cuts)} cut points ({total} program/erase calls), {len(failures)} failures")
+        print(
+            f"\npower-cut sweep: tried {len(cuts)} cut points ({total} program/erase calls), {len(failures)} failures"
+        )
     assert failures == [], "\n".join(failures[:20])
 
 

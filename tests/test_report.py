@@ -25,8 +25,22 @@ if "report" not in cli.main.commands:  # until cli.py registers it
 
 SVG = '<svg role="img"'
 JSON_KEYS = {
-    "kind", "rate_ratio_per_100mg", "ci_low", "ci_high", "p_value", "p_method", "days_used", "randomized",
-    "sufficiency", "design", "wording", "per_kind", "report", "first_day", "last_day", "plan",
+    "kind",
+    "rate_ratio_per_100mg",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "p_method",
+    "days_used",
+    "randomized",
+    "sufficiency",
+    "design",
+    "wording",
+    "per_kind",
+    "report",
+    "first_day",
+    "last_day",
+    "plan",
 }
 
 
@@ -201,8 +215,12 @@ def test_long_series_charts_stay_small():
     days = pd.date_range("2021-01-01", periods=3 * 365, freq="D")
     rng = np.random.default_rng(0)
     series = pd.DataFrame(
-        {"events": rng.poisson(40, len(days)), "tracked": rng.random(len(days)) > 0.05,
-         "supp_mg": np.where(rng.random(len(days)) > 0.5, 200.0, 0.0), "diet_mg": 300.0},
+        {
+            "events": rng.poisson(40, len(days)),
+            "tracked": rng.random(len(days)) > 0.05,
+            "supp_mg": np.where(rng.random(len(days)) > 0.5, 200.0, 0.0),
+            "diet_mg": 300.0,
+        },
         index=days,
     )
     svg = report_charts.timeline(series, "three years")

@@ -132,7 +132,15 @@ def test_records_of_a_boot_without_anchor_are_time_unknown(store):
 
 def test_undone_events_and_anchors_are_not_listed(store):
     dev = store.device_id("AA:BB:CC:DD:EE:01")
-    store.add_records(dev, [rec(1, T0), rec(2, T0 + 5, P.KIND_CRAMP), rec(3, T0 + 20, P.KIND_TOMBSTONE, arg=2), rec(4, T0 + 30, P.KIND_ANCHOR, arg=T0 + 30)])
+    store.add_records(
+        dev,
+        [
+            rec(1, T0),
+            rec(2, T0 + 5, P.KIND_CRAMP),
+            rec(3, T0 + 20, P.KIND_TOMBSTONE, arg=2),
+            rec(4, T0 + 30, P.KIND_ANCHOR, arg=T0 + 30),
+        ],
+    )
     store.place_times(dev)
     assert [(e.seq, e.kind) for e in store.events()] == [(1, P.KIND_TWITCH)]
     # Still stored raw: nothing the device sent is lost.

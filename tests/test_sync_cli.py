@@ -27,8 +27,21 @@ class Device:
 
     def __init__(self, port: int, state: Path, speed: float):
         self.p = subprocess.Popen(
-            [sys.executable, "-m", "twitchlog.cli", "virtual-device", "--transport", f"tcp-client:127.0.0.1:{port}", "--state", str(state), "--speed", str(speed)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "twitchlog.cli",
+                "virtual-device",
+                "--transport",
+                f"tcp-client:127.0.0.1:{port}",
+                "--state",
+                str(state),
+                "--speed",
+                str(speed),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         self.events: list[dict] = []
         self._lines: queue.Queue = queue.Queue()
@@ -90,7 +103,11 @@ class Companion:
 def world(tmp_path):
     """A simulated radio link, a device on it, and the companion CLI on it."""
     p1, p2 = _free_ports(2)
-    link = subprocess.Popen([sys.executable, "-m", "twitchlog.cli", "virtual-link", f"tcp-server:_:{p1}", f"tcp-server:_:{p2}"], stderr=subprocess.PIPE, text=True)
+    link = subprocess.Popen(
+        [sys.executable, "-m", "twitchlog.cli", "virtual-link", f"tcp-server:_:{p1}", f"tcp-server:_:{p2}"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert "link up" in link.stderr.readline()
     device = Device(p1, tmp_path / "device", speed=5)
     device.expect("asleep")
@@ -172,7 +189,9 @@ def test_sync_watch_syncs_when_the_device_advertises_and_stops_on_ctrl_c(world):
     mark = len(device.events)
     device.send("advance 120")
     device.expect("asleep", since=mark)
-    watcher = subprocess.Popen(companion.command("sync", "--watch"), stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    watcher = subprocess.Popen(
+        companion.command("sync", "--watch"), stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     log: list[str] = []
     threading.Thread(target=lambda: log.extend(iter(watcher.stderr.readline, "")), daemon=True).start()
     try:

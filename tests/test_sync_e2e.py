@@ -221,7 +221,11 @@ def test_wrong_device_is_one_clear_line(tmp_path):
         rig = await make_rig(tmp_path)
         other_radio = VirtualController("heart-rate-strap", link=rig.link)
         other = Device.with_hci("HRM", Address("D0:11:22:33:44:55"), other_radio, other_radio)
-        other.add_service(Service("180D", [Characteristic("2A37", Characteristic.Properties.READ, Characteristic.READABLE, b"\x00\x48")]))
+        other.add_service(
+            Service(
+                "180D", [Characteristic("2A37", Characteristic.Properties.READ, Characteristic.READABLE, b"\x00\x48")]
+            )
+        )
         await other.power_on()
         await other.start_advertising(auto_restart=True)
         with pytest.raises(UserError, match="D0:11:22:33:44:55 is not a twitchlog device") as exc:
@@ -247,7 +251,9 @@ def test_second_sync_changes_nothing_and_settings_round_trip(tmp_path):
         assert (first.new, second.new) == (3, 1)  # the second brings only its own clock anchor
         assert rig.store.events() == rows and len(rows) == len(pressed)
         await rig.window()
-        changed = await devicectl.settings(rig.adapter, rig.store, None, {"event_window_s": 5, "click1": P.KIND_EYELID}, scan_timeout=2)
+        changed = await devicectl.settings(
+            rig.adapter, rig.store, None, {"event_window_s": 5, "click1": P.KIND_EYELID}, scan_timeout=2
+        )
         assert (changed["event_window_s"], changed["click1"]) == (5, P.KIND_EYELID)
         with pytest.raises(UserError, match="settings not changed: event_window_s"):
             await devicectl.settings(rig.adapter, rig.store, None, {"event_window_s": 5000}, scan_timeout=2)
@@ -258,6 +264,7 @@ def test_second_sync_changes_nothing_and_settings_round_trip(tmp_path):
 
 def test_a_fresh_database_syncs_a_device_that_acknowledged_into_another(tmp_path):
     """The device's log starts above seq 1 (acknowledged records reclaimed): no endless "hole"."""
+
     async def body():
         rig = await make_rig(tmp_path)
         for kind in ("click", "double"):
@@ -278,11 +285,13 @@ def test_a_fresh_database_syncs_a_device_that_acknowledged_into_another(tmp_path
 
 def test_a_hole_the_device_confirms_is_stepped_over_and_never_committed_blindly(tmp_path):
     """Seqs skipped by the firmware after a failed write: the device says the range is empty."""
+
     async def body():
         rig = await make_rig(tmp_path, preload=20)
         # Damage one record in flash: its CRC fails, the reader skips it.
         image = rig.device.hw.image
         from twitchlog.hw.flash import LfsFS, mount
+
         fs = LfsFS(mount(image), image)
         f = fs.open("log/00000000", "r+b")  # the first segment
         f.seek(6 * P.RECORD_SIZE + 3)  # the 7th record

@@ -31,7 +31,9 @@ def run(db, *args: str, today: date | None = None):  # noqa: ANN201
 
 
 def plan_json(db, *args: str) -> dict:
-    r = run(db, "plan", "--start", START.isoformat(), "--pairs", "3", "--block-days", "4", "--seed", "7", "--json", *args)
+    r = run(
+        db, "plan", "--start", START.isoformat(), "--pairs", "3", "--block-days", "4", "--seed", "7", "--json", *args
+    )
     assert r.exit_code == 0, r.output
     return json.loads(r.output)
 
@@ -42,13 +44,34 @@ def local_utc(day: date, hour: int = 9) -> int:
 
 
 def test_plan_is_stored_and_shown_as_a_table_of_blocks(db):
-    r = run(db, "plan", "--start", START.isoformat(), "--pairs", "3", "--block-days", "4", "--dose", "250mg",
-            "--form", "Magnesium Citrate", "--seed", "7")
+    r = run(
+        db,
+        "plan",
+        "--start",
+        START.isoformat(),
+        "--pairs",
+        "3",
+        "--block-days",
+        "4",
+        "--dose",
+        "250mg",
+        "--form",
+        "Magnesium Citrate",
+        "--seed",
+        "7",
+    )
     assert r.exit_code == 0, r.output
     with Store(db) as store:
         plan = current_plan(store)
     assert plan is not None
-    assert (plan.start, plan.pairs, plan.block_days, plan.dose_mg, plan.form, plan.seed) == (START, 3, 4, 250.0, "citrate", 7)
+    assert (plan.start, plan.pairs, plan.block_days, plan.dose_mg, plan.form, plan.seed) == (
+        START,
+        3,
+        4,
+        250.0,
+        "citrate",
+        7,
+    )
     assert plan.end == START + timedelta(days=23)
     # Every block appears with its dates and on/off, in plan order.
     for b, on in enumerate(plan.blocks):
@@ -75,8 +98,11 @@ def test_defaults_are_the_well_powered_design(db):
     r = run(db, "plan", "--json", today=today)
     assert r.exit_code == 0, r.output
     shown = json.loads(r.output)
-    assert (shown["pairs"], shown["block_days"], shown["dose_mg"], shown["form"]) == (
-        DEFAULT_PAIRS, DEFAULT_BLOCK_DAYS, DEFAULT_DOSE_MG, DEFAULT_FORM) == (12, 7, 200.0, "glycinate")
+    assert (
+        (shown["pairs"], shown["block_days"], shown["dose_mg"], shown["form"])
+        == (DEFAULT_PAIRS, DEFAULT_BLOCK_DAYS, DEFAULT_DOSE_MG, DEFAULT_FORM)
+        == (12, 7, 200.0, "glycinate")
+    )
     assert shown["start"] == "2026-11-21"  # tomorrow: randomized before the first trial day
     assert shown["days"] == 168
     r = run(db, "plan", "--replace", today=today)
@@ -139,7 +165,14 @@ def test_status_on_an_on_day_and_an_off_day(db):
 
     s = status(db, on_day)
     assert (s["phase"], s["block"], s["pair"], s["on"], s["take"], s["dose_mg"], s["form"]) == (
-        "running", on_block + 1, on_block // 2 + 1, True, True, 200.0, "glycinate")
+        "running",
+        on_block + 1,
+        on_block // 2 + 1,
+        True,
+        True,
+        200.0,
+        "glycinate",
+    )
     assert s["days_left"] == (plan.end - on_day).days + 1
     r = run(db, "status", today=on_day)
     assert r.exit_code == 0 and "TAKE 200 mg elemental magnesium (glycinate)" in r.output
@@ -154,7 +187,13 @@ def test_status_on_an_on_day_and_an_off_day(db):
 def test_status_before_and_after_the_plan(db):
     plan = Plan.from_dict(plan_json(db))
     s = status(db, plan.start - timedelta(days=2))
-    assert (s["phase"], s["block"], s["take"], s["starts_in_days"], s["days_left"]) == ("not started", None, None, 2, 24)
+    assert (s["phase"], s["block"], s["take"], s["starts_in_days"], s["days_left"]) == (
+        "not started",
+        None,
+        None,
+        2,
+        24,
+    )
     assert s["adherence"]["days_elapsed"] == 0
     r = run(db, "status", today=plan.start - timedelta(days=2))
     assert "the plan starts 2026-11-02 (in 2 day(s))" in r.output and "no completed plan days yet" in r.output

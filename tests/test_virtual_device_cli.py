@@ -31,7 +31,18 @@ class _Proc:
 
     def __init__(self, port, state):
         self.p = subprocess.Popen(
-            [sys.executable, "-m", "twitchlog.cli", "virtual-device", "--transport", f"tcp-client:127.0.0.1:{port}", "--state", str(state), "--speed", "10"],
+            [
+                sys.executable,
+                "-m",
+                "twitchlog.cli",
+                "virtual-device",
+                "--transport",
+                f"tcp-client:127.0.0.1:{port}",
+                "--state",
+                str(state),
+                "--speed",
+                "10",
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -72,14 +83,24 @@ async def _central_on(port):
 def test_command_parsing_names_the_problem():
     assert parse_command("hold 2.5") == ("hold", 2.5)
     assert parse_command("CLICK") == ("click", None)
-    for bad, words in (("hold", "needs SECONDS"), ("hold x", "not a number"), ("jump", "unknown command"), ("click 3", "no argument"), ("advance -1", "between")):
+    for bad, words in (
+        ("hold", "needs SECONDS"),
+        ("hold x", "not a number"),
+        ("jump", "unknown command"),
+        ("click 3", "no argument"),
+        ("advance -1", "between"),
+    ):
         with pytest.raises(CommandError, match=words):
             parse_command(bad)
 
 
 def test_virtual_device_in_another_process_pairs_and_keeps_flash_and_bonds(tmp_path):
     p1, p2 = _free_ports(2)
-    controllers = subprocess.Popen([sys.executable, "-m", "twitchlog.cli", "virtual-link", f"tcp-server:_:{p1}", f"tcp-server:_:{p2}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    controllers = subprocess.Popen(
+        [sys.executable, "-m", "twitchlog.cli", "virtual-link", f"tcp-server:_:{p1}", f"tcp-server:_:{p2}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     state = tmp_path / "state"
 
     async def body():

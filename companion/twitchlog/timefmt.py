@@ -25,7 +25,9 @@ def parse_when(text: str, *, what: str = "time", end_of_day: bool = False, relat
     try:
         parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise UserError(f"{what} {text!r}: expected e.g. 2026-11-20, '2026-11-20 14:30' or 2026-11-20T14:30:00+01:00") from None
+        raise UserError(
+            f"{what} {text!r}: expected e.g. 2026-11-20, '2026-11-20 14:30' or 2026-11-20T14:30:00+01:00"
+        ) from None
     if end_of_day and len(text.strip()) == 10:  # YYYY-MM-DD
         parsed += timedelta(days=1)
     if parsed.tzinfo is None:

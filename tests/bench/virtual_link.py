@@ -74,9 +74,29 @@ def virtual_link_figures() -> list[tuple[str, str, str]]:
     per_packet = served["received"] / served["notifications"]
     modelled = served["notifications"] / PACKETS_PER_EVENT * CONNECTION_INTERVAL_S
     return [
-        ("10,000 records served over the virtual link", f"{served['wall']:.2f} s", f"{served['received'] / served['wall']:,.0f} records/s (host, Bumble LocalLink)"),
-        ("ATT notifications for 10,000 records (MTU 247)", f"{served['notifications']:,}", f"{per_packet:.1f} records per packet = {1 / per_packet:.3f} packets per record; Glucose Profile: 1"),
-        ("Modelled time on a real link", f"{modelled:.1f} s", f"{PACKETS_PER_EVENT} notifications per {CONNECTION_INTERVAL_S * 1000:.0f} ms connection event"),
-        ("Awake per event (click from deep sleep)", f"{per_event:.1f} s", "simulated device time, wake to deep sleep; default 20 s advertising window"),
-        ("Awake per sync (hold, pair, 10k records, idle out)", f"{served['sync_awake']:.1f} s", "simulated; the 60 s pairing window dominates, not the transfer"),
+        (
+            "10,000 records served over the virtual link",
+            f"{served['wall']:.2f} s",
+            f"{served['received'] / served['wall']:,.0f} records/s (host, Bumble LocalLink)",
+        ),
+        (
+            "ATT notifications for 10,000 records (MTU 247)",
+            f"{served['notifications']:,}",
+            f"{per_packet:.1f} records per packet = {1 / per_packet:.3f} packets per record; Glucose Profile: 1",
+        ),
+        (
+            "Modelled time on a real link",
+            f"{modelled:.1f} s",
+            f"{PACKETS_PER_EVENT} notifications per {CONNECTION_INTERVAL_S * 1000:.0f} ms connection event",
+        ),
+        (
+            "Awake per event (click from deep sleep)",
+            f"{per_event:.1f} s",
+            "simulated device time, wake to deep sleep; default 20 s advertising window",
+        ),
+        (
+            "Awake per sync (hold, pair, 10k records, idle out)",
+            f"{served['sync_awake']:.1f} s",
+            "simulated; the 60 s pairing window dominates, not the transfer",
+        ),
     ]

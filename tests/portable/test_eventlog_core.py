@@ -107,7 +107,7 @@ def test_ack_of_everything_keeps_seq_monotonic():
     log = _new_log()
     for i in range(512):
         log.append(TWITCH, i, 1)
-    assert log.ack(10 ** 9) == 512  # clamped to what is stored
+    assert log.ack(10**9) == 512  # clamped to what is stored
     assert log.count() == 0
     log = _reopen(log)
     assert log.count() == 0 and log.next_seq == 513
@@ -135,7 +135,11 @@ def test_tombstones_and_anchors_are_ordinary_records():
     log.append(TWITCH, 100, 4)
     log.append(P.KIND_TOMBSTONE, 120, 4, 1)
     log.append(P.KIND_ANCHOR, 130, 4, 800000000)
-    assert _read_all(log) == [(1, 100, 0, 4, TWITCH), (2, 120, 1, 4, P.KIND_TOMBSTONE), (3, 130, 800000000, 4, P.KIND_ANCHOR)]
+    assert _read_all(log) == [
+        (1, 100, 0, 4, TWITCH),
+        (2, 120, 1, 4, P.KIND_TOMBSTONE),
+        (3, 130, 800000000, 4, P.KIND_ANCHOR),
+    ]
 
 
 def test_corrupt_meta_falls_back_safely():

@@ -33,7 +33,9 @@ class Adapter:
             return cls("os")
         if spec.startswith("bumble:") and len(spec) > len("bumble:"):
             return cls(spec, keys_path)
-        raise UserError(f"--adapter {spec!r}: expected `os` or `bumble:<transport>`, e.g. bumble:tcp-client:127.0.0.1:9002 or bumble:usb:0")
+        raise UserError(
+            f"--adapter {spec!r}: expected `os` or `bumble:<transport>`, e.g. bumble:tcp-client:127.0.0.1:9002 or bumble:usb:0"
+        )
 
     @classmethod
     def on_host(cls, host: Any) -> "Adapter":

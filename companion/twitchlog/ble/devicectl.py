@@ -27,7 +27,9 @@ from twitchlog.store.db import Store
 
 
 @asynccontextmanager
-async def connected(adapter: Adapter, store: Store, address: str | None, *, pair: bool = False, scan_timeout: float = 10.0) -> AsyncIterator[tuple[BleakClient, Any]]:
+async def connected(
+    adapter: Adapter, store: Store, address: str | None, *, pair: bool = False, scan_timeout: float = 10.0
+) -> AsyncIterator[tuple[BleakClient, Any]]:
     """A connected client to the twitchlog device (bonded unless pair=True makes a new bond)."""
     target = await find_device(adapter, address, store, scan_timeout)
     client = adapter.client(target, pair=pair, timeout=10.0)
@@ -40,7 +42,9 @@ async def connected(adapter: Adapter, store: Store, address: str | None, *, pair
         await client.connect()
     except (BleakError, asyncio.TimeoutError) as e:
         if pair:
-            raise UserError(f"{target.address} did not pair ({e}): hold its button 6 s until the LED pulses fast (pairing mode) and try again") from None
+            raise UserError(
+                f"{target.address} did not pair ({e}): hold its button 6 s until the LED pulses fast (pairing mode) and try again"
+            ) from None
         raise UserError(f"could not connect to {target.address}: {e}") from None
     try:
         require_twitchlog(client, target.address)
@@ -54,7 +58,9 @@ async def connected(adapter: Adapter, store: Store, address: str | None, *, pair
             pass
 
 
-async def pair(adapter: Adapter, store: Store, address: str | None = None, scan_timeout: float = 10.0) -> dict[str, Any]:
+async def pair(
+    adapter: Adapter, store: Store, address: str | None = None, scan_timeout: float = 10.0
+) -> dict[str, Any]:
     """Bond with a device in pairing mode and remember it."""
     async with connected(adapter, store, address, pair=True, scan_timeout=scan_timeout) as (client, target):
         info = await read_device_info(client)
@@ -67,7 +73,9 @@ async def pair(adapter: Adapter, store: Store, address: str | None = None, scan_
     return {"address": target.address, **info}
 
 
-async def device_info(adapter: Adapter, store: Store, address: str | None = None, scan_timeout: float = 10.0) -> dict[str, Any]:
+async def device_info(
+    adapter: Adapter, store: Store, address: str | None = None, scan_timeout: float = 10.0
+) -> dict[str, Any]:
     async with connected(adapter, store, address, scan_timeout=scan_timeout) as (client, target):
         info: dict[str, Any] = {"address": target.address, **await read_device_info(client)}
         battery = bytes(await client.read_gatt_char(BATTERY_UUID))
@@ -95,7 +103,9 @@ def parse_setting(text: str) -> tuple[str, int]:
         raise UserError(f"--set {text!r}: {value!r} is not a whole number of seconds") from None
 
 
-async def settings(adapter: Adapter, store: Store, address: str | None, changes: dict[str, int], scan_timeout: float = 10.0) -> dict[str, int]:
+async def settings(
+    adapter: Adapter, store: Store, address: str | None, changes: dict[str, int], scan_timeout: float = 10.0
+) -> dict[str, int]:
     """Read the device settings; with changes, validate, write and read them back."""
     async with connected(adapter, store, address, scan_timeout=scan_timeout) as (client, _target):
         try:

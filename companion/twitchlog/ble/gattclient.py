@@ -47,8 +47,15 @@ def is_security_refusal(error: BaseException) -> bool:
     # Bumble backend: ATT 0x05/0x0F names and our re-encryption message;
     # BlueZ/WinRT/CoreBluetooth word theirs "Not permitted"/"authentication".
     text = str(error).lower()
-    words = ("insufficient_authentication", "insufficient_encryption", "insufficient authentication",
-             "insufficient encryption", "rejected our stored bond", "not permitted", "authentication failed")
+    words = (
+        "insufficient_authentication",
+        "insufficient_encryption",
+        "insufficient authentication",
+        "insufficient encryption",
+        "rejected our stored bond",
+        "not permitted",
+        "authentication failed",
+    )
     return any(word in text for word in words)
 
 
@@ -119,8 +126,8 @@ async def find_device(adapter: Adapter, address: str | None, store: Store, timeo
     if len(mine) == 1 or (not mine and len(seen) == 1):
         return (mine or list(seen.values()))[0]
     if not seen:
-        raise UserError("no twitchlog device is advertising: hold its button 2 s to open the sync window, and keep it within range")
+        raise UserError(
+            "no twitchlog device is advertising: hold its button 2 s to open the sync window, and keep it within range"
+        )
     listing = ", ".join(d.address for d in (mine or list(seen.values())))
     raise UserError(f"several twitchlog devices are advertising ({listing}); name one: `twitchlog sync ADDRESS`")
-
-

@@ -78,7 +78,9 @@ class Link:
 class _Session:
     """One connected sync session: RACP requests and the record stream."""
 
-    def __init__(self, client: BleakClient, store: Store, device_id: int, link: Link, first_seq: int, progress: Progress | None):
+    def __init__(
+        self, client: BleakClient, store: Store, device_id: int, link: Link, first_seq: int, progress: Progress | None
+    ):
         self.client = client
         self.store = store
         self.device_id = device_id
@@ -146,7 +148,9 @@ class _Session:
     async def stream(self, total: int) -> None:
         """Report >= expected, committing per batch until the device says done."""
         self.answers.clear()
-        await self.client.write_gatt_char(CONTROL_UUID, P.racp_request(P.OP_REPORT, P.OPR_GE, lo=self.expected_seq), response=True)
+        await self.client.write_gatt_char(
+            CONTROL_UUID, P.racp_request(P.OP_REPORT, P.OPR_GE, lo=self.expected_seq), response=True
+        )
         while True:
             if len(self.pending) >= BATCH:
                 self.commit()
@@ -236,7 +240,9 @@ async def sync_session(
     finally:
         session.commit()
         result.received, result.new = session.received, session.new
-        store.update_sync(sync_id, records=session.new, acked_seq=result.acked_seq or None, finished_utc=int(time.time()))
+        store.update_sync(
+            sync_id, records=session.new, acked_seq=result.acked_seq or None, finished_utc=int(time.time())
+        )
         store.place_times(device_id)
     store.update_sync(sync_id, outcome="ok")
     return result
@@ -279,7 +285,9 @@ async def sync(
                 await client.connect()
             except (BleakError, asyncio.TimeoutError) as e:
                 if is_security_refusal(e):
-                    raise UserError(f"{device.address} no longer accepts our bond (factory reset?): {PAIRING_HINT}") from None
+                    raise UserError(
+                        f"{device.address} no longer accepts our bond (factory reset?): {PAIRING_HINT}"
+                    ) from None
                 raise LinkLost(f"could not connect: {e}") from e
             result = await sync_session(client, store, device.address, link, now=now, progress=progress)
             result.attempts = attempt
@@ -293,7 +301,9 @@ async def sync(
                 await client.disconnect()
             except BleakError:
                 pass
-    raise UserError(f"sync with {device.address} stopped after {attempt} attempts (last: {last_error}); {_saved(store, device.address)}, run sync again")
+    raise UserError(
+        f"sync with {device.address} stopped after {attempt} attempts (last: {last_error}); {_saved(store, device.address)}, run sync again"
+    )
 
 
 def _last_seq(store: Store, address: str) -> int:

@@ -23,7 +23,9 @@ def scan(settings: Settings, timeout: float, as_json: bool) -> None:
 
     async def body() -> list[dict]:
         async with settings.adapter() as adapter:
-            found = await BleakScanner.discover(timeout=timeout, return_adv=True, **adapter.scanner_kwargs(service_uuids=[SERVICE_UUID]))
+            found = await BleakScanner.discover(
+                timeout=timeout, return_adv=True, **adapter.scanner_kwargs(service_uuids=[SERVICE_UUID])
+            )
         with settings.store() as store:
             known = {d.address for d in store.devices()}
         return [
@@ -36,7 +38,9 @@ def scan(settings: Settings, timeout: float, as_json: bool) -> None:
     if as_json:
         return print_json(devices)
     if not devices:
-        raise UserError("no twitchlog device is advertising: press or hold its button to wake it, and keep it within range")
+        raise UserError(
+            "no twitchlog device is advertising: press or hold its button to wake it, and keep it within range"
+        )
     table = Table("address", "name", "RSSI", "paired")
     for d in devices:
         table.add_row(d["address"], d["name"] or "-", str(d["rssi"]), "yes" if d["paired"] else "no")
@@ -45,7 +49,9 @@ def scan(settings: Settings, timeout: float, as_json: bool) -> None:
 
 @click.command()
 @click.argument("address", required=False)
-@click.option("--timeout", type=click.FloatRange(0.5, 120), default=10.0, show_default=True, help="seconds to look for the device")
+@click.option(
+    "--timeout", type=click.FloatRange(0.5, 120), default=10.0, show_default=True, help="seconds to look for the device"
+)
 @click.pass_obj
 def pair(settings: Settings, address: str | None, timeout: float) -> None:
     """Bond with a device in pairing mode (hold its button 6 s until the LED pulses fast).
@@ -64,8 +70,10 @@ def pair(settings: Settings, address: str | None, timeout: float) -> None:
     out.print(
         styled(
             "paired with [bold]{name}[/] ({address}), serial {serial}, firmware {firmware}",
-            name=info.get("name") or info["address"], address=info["address"],
-            serial=info.get("serial", "?"), firmware=info.get("firmware", "?"),
+            name=info.get("name") or info["address"],
+            address=info["address"],
+            serial=info.get("serial", "?"),
+            firmware=info.get("firmware", "?"),
         )
     )
 
@@ -73,7 +81,9 @@ def pair(settings: Settings, address: str | None, timeout: float) -> None:
 @click.command()
 @click.argument("address", required=False)
 @click.option("--watch", is_flag=True, help="keep running: sync whenever a paired device advertises (Ctrl-C stops)")
-@click.option("--timeout", type=click.FloatRange(0.5, 120), default=10.0, show_default=True, help="seconds to look for the device")
+@click.option(
+    "--timeout", type=click.FloatRange(0.5, 120), default=10.0, show_default=True, help="seconds to look for the device"
+)
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
 @click.pass_obj
 def sync(settings: Settings, address: str | None, watch: bool, timeout: float, as_json: bool) -> None:
@@ -86,7 +96,13 @@ def sync(settings: Settings, address: str | None, watch: bool, timeout: float, a
 
     from twitchlog.ble import sync as sync_mod
 
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=err, transient=True, disable=as_json) as progress:
         task = progress.add_task("syncing", total=None, rate="")
         started = [0.0]

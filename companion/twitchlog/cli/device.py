@@ -51,7 +51,13 @@ def device_info(settings: Settings, address: str | None, port: str | None, as_js
 
 @device.command("settings")
 @click.argument("address", required=False)
-@click.option("--set", "changes", multiple=True, metavar="KEY=VALUE", help="change a setting, e.g. --set event_window_s=5 or --set click1=eyelid (repeatable)")
+@click.option(
+    "--set",
+    "changes",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="change a setting, e.g. --set event_window_s=5 or --set click1=eyelid (repeatable)",
+)
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 @click.pass_obj
 def device_settings(settings: Settings, address: str | None, changes: tuple[str, ...], as_json: bool) -> None:

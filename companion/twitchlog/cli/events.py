@@ -27,7 +27,9 @@ def events() -> None:
 @click.option("--limit", type=click.IntRange(min=1), help="only the newest N")
 @click.option("--json", "as_json", is_flag=True, help="print JSON (UTC times)")
 @click.pass_obj
-def list_events(settings: Settings, since: str | None, until: str | None, kinds: tuple[str, ...], limit: int | None, as_json: bool) -> None:
+def list_events(
+    settings: Settings, since: str | None, until: str | None, kinds: tuple[str, ...], limit: int | None, as_json: bool
+) -> None:
     """List symptom events, oldest first (undone presses are left out)."""
     with settings.store() as store:
         found = store.events(
@@ -43,8 +45,14 @@ def list_events(settings: Settings, since: str | None, until: str | None, kinds:
     table = Table("id", "time", "kind", "severity", "site", "note", "source", "time quality")
     for e in found:
         table.add_row(
-            str(e.id), local(e.utc), kind_name(e.kind), str(e.severity or ""), e.body_site or "", e.note or "",
-            e.source if e.seq is None else f"device #{e.seq}", e.time_quality,
+            str(e.id),
+            local(e.utc),
+            kind_name(e.kind),
+            str(e.severity or ""),
+            e.body_site or "",
+            e.note or "",
+            e.source if e.seq is None else f"device #{e.seq}",
+            e.time_quality,
         )
     out.print(table)
     out.print(f"{len(found)} event(s)")
@@ -57,7 +65,9 @@ def list_events(settings: Settings, since: str | None, until: str | None, kinds:
 @click.option("--site", help="body site, e.g. 'left calf'")
 @click.option("--note", help="free text")
 @click.pass_obj
-def add_event(settings: Settings, kind: str, when: str, severity: int | None, site: str | None, note: str | None) -> None:
+def add_event(
+    settings: Settings, kind: str, when: str, severity: int | None, site: str | None, note: str | None
+) -> None:
     code = kind_code(kind)
     utc = parse_when(when, what="--at")
     with settings.store() as store:
@@ -100,7 +110,10 @@ def gap(settings: Settings, start: str | None, end: str | None, note: str | None
     """
     with settings.store() as store:
         if show:
-            rows = [{"id": g["id"], "start": iso_utc(g["start_utc"]), "end": iso_utc(g["end_utc"]), "note": g["note"]} for g in store.gaps()]
+            rows = [
+                {"id": g["id"], "start": iso_utc(g["start_utc"]), "end": iso_utc(g["end_utc"]), "note": g["note"]}
+                for g in store.gaps()
+            ]
             if as_json:
                 return print_json(rows)
             table = Table("id", "from", "to", "note")

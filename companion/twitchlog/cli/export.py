@@ -12,8 +12,14 @@ from twitchlog.store.export import FORMATS
 
 @click.command()
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True, help="file format")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("twitchlog-export"),
-              show_default=True, help="folder to write to (created if missing)")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("twitchlog-export"),
+    show_default=True,
+    help="folder to write to (created if missing)",
+)
 @click.option("--force", is_flag=True, help="overwrite files an earlier export left there")
 @click.option("--json", "as_json", is_flag=True, help="print what was written as JSON")
 @click.pass_obj

@@ -28,7 +28,9 @@ _RATE = click.FloatRange(min=0)
 @click.option(
     "--battery-mah", type=click.FloatRange(min=0, min_open=True), default=400, show_default=True, help="cell capacity"
 )
-@click.option("--board", default="xiao-esp32c3", show_default=True, help="board: " + ", ".join(sorted(power_mod.BOARDS)))
+@click.option(
+    "--board", default="xiao-esp32c3", show_default=True, help="board: " + ", ".join(sorted(power_mod.BOARDS))
+)
 @click.option(
     "--event-window-s",
     type=_RATE,
@@ -56,7 +58,14 @@ _RATE = click.FloatRange(min=0)
 @click.option("--sleep-ua", type=_RATE, default=None, help="override the board's deep-sleep current (µA)")
 @click.option("--divider-ohms", type=_RATE, default=None, help="battery divider R1 + R2 (default: the board's)")
 def power_command(
-    events_per_day, syncs_per_day, battery_mah, board, event_window_s, sync_window_s, adv_interval_ms, sleep_ua,
+    events_per_day,
+    syncs_per_day,
+    battery_mah,
+    board,
+    event_window_s,
+    sync_window_s,
+    adv_interval_ms,
+    sleep_ua,
     divider_ohms,
 ):
     usage = power_mod.Usage(

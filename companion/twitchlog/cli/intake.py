@@ -38,8 +38,15 @@ def intake() -> None:
 @click.option("--note", help="free text")
 @click.pass_obj
 def add(
-    settings: Settings, amount: str | None, form: str | None, when: str, compound: bool, product: str | None,
-    servings: float | None, diet: bool, note: str | None,
+    settings: Settings,
+    amount: str | None,
+    form: str | None,
+    when: str,
+    compound: bool,
+    product: str | None,
+    servings: float | None,
+    diet: bool,
+    note: str | None,
 ) -> None:
     """Log magnesium taken: AMOUNT in mg of elemental magnesium, e.g. 200mg.
 
@@ -179,7 +186,9 @@ def product_list(settings: Settings, as_json: bool) -> None:
 @intake.command("import")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
-    "--format", "fmt", type=click.Choice(["cronometer", "apple-health", "csv"]),
+    "--format",
+    "fmt",
+    type=click.Choice(["cronometer", "apple-health", "csv"]),
     help="the file's format (default: told from the extension and header)",
 )
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")

@@ -30,8 +30,12 @@ def print_summary(rep, path: Path) -> None:  # noqa: ANN001 - report.Report, imp
     )
     for name, r in rep.results.items():
         table.add_row(
-            name, _fmt(r.rate_ratio_per_100mg), f"{_fmt(r.ci_low)} - {_fmt(r.ci_high)}", _fmt(r.p_value, ".3g"),
-            str(r.days_used), str(r.events),
+            name,
+            _fmt(r.rate_ratio_per_100mg),
+            f"{_fmt(r.ci_low)} - {_fmt(r.ci_high)}",
+            _fmt(r.p_value, ".3g"),
+            str(r.days_used),
+            str(r.events),
         )
     out.print(table)
     out.print(m.wording, highlight=False, markup=False)
@@ -49,7 +53,10 @@ def print_summary(rep, path: Path) -> None:  # noqa: ANN001 - report.Report, imp
 
 @click.command()
 @click.option(
-    "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PATH",
     help=f"where to write the HTML (default: {REPORT_NAME} next to the database, in the user data folder)",
 )
 @click.option("--open", "open_it", is_flag=True, help="open the report in the web browser")
@@ -57,7 +64,10 @@ def print_summary(rep, path: Path) -> None:  # noqa: ANN001 - report.Report, imp
     "--json", "as_json", is_flag=True, help="print the key figures as one JSON object (the report is still written)"
 )
 @click.option(
-    "--kind", "kinds", multiple=True, metavar="KIND",
+    "--kind",
+    "kinds",
+    multiple=True,
+    metavar="KIND",
     help=f"only this symptom kind (repeatable; default: all kinds combined, then each): {', '.join(KIND_CODES)}",
 )
 @click.pass_obj

@@ -22,7 +22,11 @@ if TYPE_CHECKING:
     from twitchlog.stats.trial import Adherence, Plan
 
 _today_option = click.option(
-    "--today", "today_text", hidden=True, envvar="TWITCHLOG_TODAY", metavar="DATE",
+    "--today",
+    "today_text",
+    hidden=True,
+    envvar="TWITCHLOG_TODAY",
+    metavar="DATE",
     help="for tests: pretend today is DATE (ISO)",
 )
 
@@ -61,7 +65,9 @@ def _dose(text: str) -> float:
     if not mg > 0:
         raise UserError(f"--dose {text}: the dose must be above 0 mg")
     if mg > MAX_ENTRY_MG:
-        raise UserError(f"--dose {text}: {mg:g} mg elemental a day looks wrong (give elemental mg, as US labels state it)")
+        raise UserError(
+            f"--dose {text}: {mg:g} mg elemental a day looks wrong (give elemental mg, as US labels state it)"
+        )
     return mg
 
 
@@ -89,21 +95,45 @@ def trial() -> None:
 
 @trial.command("plan")
 @click.option("--start", metavar="DATE", help="first day (ISO date, 'today' or 'tomorrow')  [default: tomorrow]")
-@click.option("--pairs", type=click.IntRange(1, 100), default=DEFAULT_PAIRS, show_default=True,
-              help="pairs of blocks; each pair has one on and one off block, in random order")
-@click.option("--block-days", type=click.IntRange(1, 60), default=DEFAULT_BLOCK_DAYS, show_default=True,
-              help="days per block")
-@click.option("--dose", "dose_text", default=_mg(DEFAULT_DOSE_MG), show_default=True, metavar="MG",
-              help="elemental magnesium per 'on' day, e.g. 200 or 200mg")
-@click.option("--form", "form_text", default=DEFAULT_FORM, show_default=True, help="supplement form, e.g. glycinate, citrate")
-@click.option("--seed", type=click.IntRange(min=0), help="random seed (default: drawn; stored with the plan either way)")
+@click.option(
+    "--pairs",
+    type=click.IntRange(1, 100),
+    default=DEFAULT_PAIRS,
+    show_default=True,
+    help="pairs of blocks; each pair has one on and one off block, in random order",
+)
+@click.option(
+    "--block-days", type=click.IntRange(1, 60), default=DEFAULT_BLOCK_DAYS, show_default=True, help="days per block"
+)
+@click.option(
+    "--dose",
+    "dose_text",
+    default=_mg(DEFAULT_DOSE_MG),
+    show_default=True,
+    metavar="MG",
+    help="elemental magnesium per 'on' day, e.g. 200 or 200mg",
+)
+@click.option(
+    "--form", "form_text", default=DEFAULT_FORM, show_default=True, help="supplement form, e.g. glycinate, citrate"
+)
+@click.option(
+    "--seed", type=click.IntRange(min=0), help="random seed (default: drawn; stored with the plan either way)"
+)
 @click.option("--replace", is_flag=True, help="replace the current plan (it is kept, marked cancelled)")
 @click.option("--json", "as_json", is_flag=True, help="print the plan as JSON")
 @_today_option
 @click.pass_obj
 def plan_command(
-    settings: Settings, start: str | None, pairs: int, block_days: int, dose_text: str, form_text: str,
-    seed: int | None, replace: bool, as_json: bool, today_text: str | None,
+    settings: Settings,
+    start: str | None,
+    pairs: int,
+    block_days: int,
+    dose_text: str,
+    form_text: str,
+    seed: int | None,
+    replace: bool,
+    as_json: bool,
+    today_text: str | None,
 ) -> None:
     """Make and store a randomized on/off schedule (the current plan).
 
@@ -141,15 +171,21 @@ def plan_command(
         + (f" (replaced the plan from {existing.start})" if existing is not None else ""),
         highlight=False,
     )
-    out.print("log every dose with `twitchlog intake add`; `twitchlog trial status` tells you what to do each day", highlight=False)
+    out.print(
+        "log every dose with `twitchlog intake add`; `twitchlog trial status` tells you what to do each day",
+        highlight=False,
+    )
     if plan.start < today:
         days = (today - plan.start).days
-        err.print(styled("[yellow]warning:[/] the plan started {days} day(s) ago: only randomize before you start", days=days))
+        err.print(
+            styled("[yellow]warning:[/] the plan started {days} day(s) ago: only randomize before you start", days=days)
+        )
     if dose > UPPER_LEVEL_MG:
         err.print(
             styled(
                 "[yellow]warning:[/] {dose} mg/day is above the {ul} mg/day supplemental upper level for adults",
-                dose=_mg(dose), ul=UPPER_LEVEL_MG,
+                dose=_mg(dose),
+                ul=UPPER_LEVEL_MG,
             )
         )
     note = plan.power_note()
@@ -204,29 +240,47 @@ def status_command(settings: Settings, as_json: bool, today_text: str | None) ->
     taken = status.taken_today_mg
     if status.phase == "not started":
         first = "ON: take" if plan.blocks[0] else "off: no"
-        out.print(f"the plan starts {plan.start} (in {status.starts_in_days} day(s)); its first block is {first} magnesium", highlight=False)
+        out.print(
+            f"the plan starts {plan.start} (in {status.starts_in_days} day(s)); its first block is {first} magnesium",
+            highlight=False,
+        )
     elif status.phase == "finished":
         out.print(f"the plan finished on {plan.end}; `twitchlog report` analyses it", highlight=False)
     elif status.on:
         need = ON_FRACTION * plan.dose_mg
-        done = f"logged so far today: {_mg(taken)} mg" + (" (enough)" if taken >= need else f" (log at least {_mg(need)} mg)")
+        done = f"logged so far today: {_mg(taken)} mg" + (
+            " (enough)" if taken >= need else f" (log at least {_mg(need)} mg)"
+        )
         out.print(
             styled(
                 "today {today} (block {block}, pair {pair}): [bold green]TAKE[/] {mg} mg elemental magnesium ({form}); {done}",
-                today=today, block=status.block, pair=status.pair, mg=_mg(plan.dose_mg), form=plan.form, done=done,
+                today=today,
+                block=status.block,
+                pair=status.pair,
+                mg=_mg(plan.dose_mg),
+                form=plan.form,
+                done=done,
             )
         )
     else:
         warn = "; [yellow]{taken} mg logged today: an off day should have none[/]" if taken > 0 else ""
         out.print(
             styled(
-                "today {today} (block {block}, pair {pair}): [bold]DON'T TAKE[/] magnesium supplements (food is fine)" + warn,
-                today=today, block=status.block, pair=status.pair, taken=_mg(taken),
+                "today {today} (block {block}, pair {pair}): [bold]DON'T TAKE[/] magnesium supplements (food is fine)"
+                + warn,
+                today=today,
+                block=status.block,
+                pair=status.pair,
+                taken=_mg(taken),
             )
         )
     if adh.days_elapsed:
         overall = adh.overall or 0.0
-        verdict = "followed" if adh.followed else f"below {FOLLOWED_FRACTION:.0%}: non-adherence dilutes the effect toward none"
+        verdict = (
+            "followed"
+            if adh.followed
+            else f"below {FOLLOWED_FRACTION:.0%}: non-adherence dilutes the effect toward none"
+        )
         out.print(
             f"adherence so far: {adh.days_adherent}/{adh.days_elapsed} days ({overall:.0%}, {verdict}); "
             f"on days {adh.on_adherent}/{adh.on_days}, off days {adh.off_adherent}/{adh.off_days}",

@@ -11,10 +11,23 @@ from twitchlog.errors import UserError
 
 
 @click.command()
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-out"), show_default=True, help="folder for the demo database and the report")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo-out"),
+    show_default=True,
+    help="folder for the demo database and the report",
+)
 @click.option("--weeks", type=click.IntRange(2, 52), default=8, show_default=True, help="weeks of the simulated trial")
 @click.option("--seed", type=int, default=7, show_default=True, help="random seed for the trial and its presses")
-@click.option("--speed", type=click.FloatRange(1, 200), default=20, show_default=True, help="simulated seconds per real second while the device is awake")
+@click.option(
+    "--speed",
+    type=click.FloatRange(1, 200),
+    default=20,
+    show_default=True,
+    help="simulated seconds per real second while the device is awake",
+)
 @click.option("--open", "open_it", is_flag=True, help="open the report in the web browser")
 def demo(out_dir: Path, weeks: int, seed: int, speed: float, open_it: bool) -> None:
     """The whole product without hardware: eight weeks of a randomized magnesium trial, end to end.
@@ -31,7 +44,9 @@ def demo(out_dir: Path, weeks: int, seed: int, speed: float, open_it: bool) -> N
     from twitchlog.cli.report import print_summary
     from twitchlog.sim import demo as demo_mod
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=out) as progress:
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=out
+    ) as progress:
         task = progress.add_task("starting the virtual device", total=None)
 
         def step(what: str, done: int, total: int) -> None:
@@ -68,9 +83,21 @@ def core_demo(weeks: int, seed: int) -> None:
 
 @click.command("virtual-device")
 @click.option("--transport", required=True, metavar="SPEC", help="Bumble HCI transport, e.g. tcp-client:127.0.0.1:9001")
-@click.option("--state", required=True, type=click.Path(file_okay=False, path_type=Path), metavar="DIR", help="folder keeping the flash image (log, bonds, settings) across runs")
+@click.option(
+    "--state",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="folder keeping the flash image (log, bonds, settings) across runs",
+)
 @click.option("--board", default="esp32-devkit", show_default=True, help="board profile from firmware/boards")
-@click.option("--speed", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True, help="simulated seconds per real second")
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="simulated seconds per real second",
+)
 def virtual_device(transport: str, state: Path, board: str, speed: float) -> None:
     """Run the real firmware on a simulated ESP32 with a real (Bumble) BLE stack.
 
@@ -104,7 +131,9 @@ def virtual_link(transports: tuple[str, ...]) -> None:
     if len(transports) < 2:
         raise UserError("virtual-link needs at least two transports (the device's and the companion's)")
     try:
-        asyncio.run(serve_link(list(transports), ready=lambda: click.echo(f"link up: {', '.join(transports)}", err=True)))
+        asyncio.run(
+            serve_link(list(transports), ready=lambda: click.echo(f"link up: {', '.join(transports)}", err=True))
+        )
     except KeyboardInterrupt:
         pass
     except OSError as e:

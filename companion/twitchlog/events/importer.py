@@ -47,10 +47,16 @@ def _parse(reader: csv.DictReader, path: Path) -> list[dict]:
     header = [h.strip().lower() for h in reader.fieldnames or []]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
-        raise InputError(f"header must have columns {', '.join(REQUIRED)} (missing {', '.join(missing)})", source=str(path), line=1)
+        raise InputError(
+            f"header must have columns {', '.join(REQUIRED)} (missing {', '.join(missing)})", source=str(path), line=1
+        )
     unknown = [h for h in header if h not in REQUIRED + OPTIONAL]
     if unknown:
-        raise InputError(f"unknown column(s) {', '.join(unknown)}; allowed: {', '.join(REQUIRED + OPTIONAL)}", source=str(path), line=1)
+        raise InputError(
+            f"unknown column(s) {', '.join(unknown)}; allowed: {', '.join(REQUIRED + OPTIONAL)}",
+            source=str(path),
+            line=1,
+        )
     reader.fieldnames = header
     seen: dict[tuple, int] = {}
     try:
@@ -66,7 +72,9 @@ def _parse(reader: csv.DictReader, path: Path) -> list[dict]:
                 kind = kind_code(values["kind"])
                 severity = int(values["severity"]) if values.get("severity") else None
             except ValueError:
-                raise InputError(f"severity {values['severity']!r} is not a number 1-5", source=str(path), line=line) from None
+                raise InputError(
+                    f"severity {values['severity']!r} is not a number 1-5", source=str(path), line=line
+                ) from None
             except UserError as e:
                 raise InputError(str(e), source=str(path), line=line) from None
             if severity is not None and not 1 <= severity <= 5:
@@ -74,11 +82,16 @@ def _parse(reader: csv.DictReader, path: Path) -> list[dict]:
             # Identical rows stay distinct events (two twitches in one minute),
             # and keep the same keys when the file is imported again.
             occurrence = seen[(utc, kind)] = seen.get((utc, kind), 0) + 1
-            rows.append({
-                "utc": utc, "kind": kind, "severity": severity,
-                "note": values.get("note") or None, "body_site": values.get("body_site") or None,
-                "import_key": f"csv:{utc}:{kind}:{occurrence}",
-            })
+            rows.append(
+                {
+                    "utc": utc,
+                    "kind": kind,
+                    "severity": severity,
+                    "note": values.get("note") or None,
+                    "body_site": values.get("body_site") or None,
+                    "import_key": f"csv:{utc}:{kind}:{occurrence}",
+                }
+            )
     except csv.Error as e:
         raise InputError(f"not valid CSV: {e}", source=str(path), line=reader.line_num) from None
     return rows

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 SOURCES = ("supplement", "diet")
 ORIGINS = ("manual", "cronometer", "apple-health", "csv")
+
+
 @dataclass
 class Product:
     id: int
@@ -240,8 +242,17 @@ def entries(
     ).fetchall()
     return [
         IntakeEntry(
-            r["id"], r["utc"], r["source"], r["elemental_mg"], r["form"], r["compound_mg"], bool(r["estimated"]),
-            r["product"], r["servings"], r["note"], r["origin"],
+            r["id"],
+            r["utc"],
+            r["source"],
+            r["elemental_mg"],
+            r["form"],
+            r["compound_mg"],
+            bool(r["estimated"]),
+            r["product"],
+            r["servings"],
+            r["note"],
+            r["origin"],
         )
         for r in rows
     ]

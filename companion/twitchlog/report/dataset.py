@@ -177,7 +177,17 @@ def build(
     if outside:
         notes.append(f"{outside} event(s) fall outside {first}..{last} (today's are counted once the day is over).")
     return Dataset(
-        first=first, last=last, counts=counts, intake=intake, tracked=tracked, kinds=names, hours=hour_table,
-        unknown_time=unknown, estimated_time=estimated, gap_days=len(gapped), lead_in_days=lead_in,
-        events_outside=outside, notes=notes,
+        first=first,
+        last=last,
+        counts=counts,
+        intake=intake,
+        tracked=tracked,
+        kinds=names,
+        hours=hour_table,
+        unknown_time=unknown,
+        estimated_time=estimated,
+        gap_days=len(gapped),
+        lead_in_days=lead_in,
+        events_outside=outside,
+        notes=notes,
     )

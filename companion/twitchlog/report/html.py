@@ -1,8 +1,8 @@
 """The report: analyse the store (all kinds combined, then each kind) and write one self-contained HTML file.
 
-    rep = report.build(store)            # dataset.build + analysis.analyze per kind + the current plan
-    report.write(rep, path)              # HTML with inline CSS and inline SVG charts; no network
-    report.summary(rep)                  # the key figures as one JSON-ready dict (`report --json`)
+rep = report.build(store)            # dataset.build + analysis.analyze per kind + the current plan
+report.write(rep, path)              # HTML with inline CSS and inline SVG charts; no network
+report.summary(rep)                  # the key figures as one JSON-ready dict (`report --json`)
 """
 
 from __future__ import annotations
@@ -89,8 +89,21 @@ def _correct_per_kind(results: dict[str, Result], main: str) -> None:
 # -- key figures ---------------------------------------------------------------------
 def _figures(r: Result) -> dict:
     d = r.to_dict()
-    keys = ("rate_ratio_per_100mg", "ci_low", "ci_high", "p_value", "p_method", "days_used", "randomized", "design",
-            "model", "events", "sufficient", "reports_effect", "wording")
+    keys = (
+        "rate_ratio_per_100mg",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "p_method",
+        "days_used",
+        "randomized",
+        "design",
+        "model",
+        "events",
+        "sufficient",
+        "reports_effect",
+        "wording",
+    )
     out = {k: d[k] for k in keys}
     out["estimand"] = d["estimand"]
     out["exposure"] = "log2(1 + mg/100): the rate ratio at dose d mg/day is RR ** log2(1 + d/100)"
@@ -152,10 +165,18 @@ def _figure(svg: str, caption: str) -> str:
 def _effect_section(rep: Report) -> str:
     rows = []
     for name, r in rep.results.items():
-        rows.append([
-            _e(name), _num(r.rate_ratio_per_100mg), f"{_num(r.ci_low)} &ndash; {_num(r.ci_high)}", _p(r.p_value),
-            _e(r.p_method or ""), str(r.days_used), str(r.events), _e(r.model or "none"),
-        ])
+        rows.append(
+            [
+                _e(name),
+                _num(r.rate_ratio_per_100mg),
+                f"{_num(r.ci_low)} &ndash; {_num(r.ci_high)}",
+                _p(r.p_value),
+                _e(r.p_method or ""),
+                str(r.days_used),
+                str(r.events),
+                _e(r.model or "none"),
+            ]
+        )
     head = ["kind", "rate ratio / 100 mg", "95% CI", "p", "p-value method", "days used", "events", "model"]
     table = _table(head, rows)
     chart = report_charts.forest(report_charts.effect_rows(rep.results), "Effect per 100 mg/day, lags 0-3 combined")
@@ -163,27 +184,45 @@ def _effect_section(rep: Report) -> str:
     m = rep.main
     if m.rr_at_dose:
         a = m.rr_at_dose
-        extra.append(f"At {a['dose_mg']:g} mg/day: rate ratio {_num(a['rate_ratio'])} "
-                     f"(95% CI {_num(a['ci_low'])} &ndash; {_num(a['ci_high'])}).")
+        extra.append(
+            f"At {a['dose_mg']:g} mg/day: rate ratio {_num(a['rate_ratio'])} "
+            f"(95% CI {_num(a['ci_low'])} &ndash; {_num(a['ci_high'])})."
+        )
     if m.steady_state:
         s = m.steady_state
-        extra.append(f"Taken daily for two weeks or more (lags 0-3 plus the 14-day build-up): rate ratio "
-                     f"{_num(s['rate_ratio'])} per 100 mg/day "
-                     f"(95% CI {_num(s['ci_low'])} &ndash; {_num(s['ci_high'])}).")
+        extra.append(
+            f"Taken daily for two weeks or more (lags 0-3 plus the 14-day build-up): rate ratio "
+            f"{_num(s['rate_ratio'])} per 100 mg/day "
+            f"(95% CI {_num(s['ci_low'])} &ndash; {_num(s['ci_high'])})."
+        )
     extra.append(f"Estimand: {_e(m.estimand)}.")
-    return _figure(chart, "Squares: rate ratio; lines: 95% CI; dashed line: no effect.") + table + "".join(
-        f"<p class='small'>{x}</p>" for x in extra)
+    return (
+        _figure(chart, "Squares: rate ratio; lines: 95% CI; dashed line: no effect.")
+        + table
+        + "".join(f"<p class='small'>{x}</p>" for x in extra)
+    )
 
 
 def _lags_section(r: Result) -> str:
     if not r.lag_profile:
         return "<p>No lag profile: the model was not fitted (see the data-quality notes).</p>"
-    rows = [[_e(t.term), _num(t.rate_ratio), f"{_num(t.ci_low)} &ndash; {_num(t.ci_high)}", _p(t.p),
-             _p(t.p_holm), _p(t.p_bh)] for t in r.lag_profile]
-    return (_figure(report_charts.lag_profile(r.lag_profile), "Each lag term fitted on its own, same covariates.")
-            + _table(["term", "rate ratio / 100 mg", "95% CI", "p (uncorrected)", "p (Holm)", "p (BH)"], rows)
-            + "<p class='small'>Five terms are scanned, so read the Holm-corrected p-values; the main estimate above "
-            "is the pre-specified combined lags 0-3 term, not the best of the scan.</p>")
+    rows = [
+        [
+            _e(t.term),
+            _num(t.rate_ratio),
+            f"{_num(t.ci_low)} &ndash; {_num(t.ci_high)}",
+            _p(t.p),
+            _p(t.p_holm),
+            _p(t.p_bh),
+        ]
+        for t in r.lag_profile
+    ]
+    return (
+        _figure(report_charts.lag_profile(r.lag_profile), "Each lag term fitted on its own, same covariates.")
+        + _table(["term", "rate ratio / 100 mg", "95% CI", "p (uncorrected)", "p (Holm)", "p (BH)"], rows)
+        + "<p class='small'>Five terms are scanned, so read the Holm-corrected p-values; the main estimate above "
+        "is the pre-specified combined lags 0-3 term, not the best of the scan.</p>"
+    )
 
 
 def _quality_section(rep: Report) -> str:
@@ -201,12 +240,23 @@ def _quality_section(rep: Report) -> str:
     items += d.notes + list(m.notes)
     if m.adherence:
         a = m.adherence
-        items.append(f"Plan adherence: {_num(a['overall'], '{:.0%}')} of {a['days_elapsed']} plan days "
-                     f"({a['on_adherent']}/{a['on_days']} on days, {a['off_adherent']}/{a['off_days']} off days).")
-    suff = "".join(f"<li><b>{_e(s.what)}</b>: {_e(s.message)}{' (blocking)' if s.blocking else ''}</li>"
-                   for s in m.sufficiency) or "<li>Enough data for an estimate worth reading.</li>"
-    return ("<ul>" + "".join(f"<li>{_e(i)}</li>" for i in items) + "</ul><h3>Is there enough data?</h3><ul>"
-            + suff + "</ul>")
+        items.append(
+            f"Plan adherence: {_num(a['overall'], '{:.0%}')} of {a['days_elapsed']} plan days "
+            f"({a['on_adherent']}/{a['on_days']} on days, {a['off_adherent']}/{a['off_days']} off days)."
+        )
+    suff = (
+        "".join(
+            f"<li><b>{_e(s.what)}</b>: {_e(s.message)}{' (blocking)' if s.blocking else ''}</li>" for s in m.sufficiency
+        )
+        or "<li>Enough data for an estimate worth reading.</li>"
+    )
+    return (
+        "<ul>"
+        + "".join(f"<li>{_e(i)}</li>" for i in items)
+        + "</ul><h3>Is there enough data?</h3><ul>"
+        + suff
+        + "</ul>"
+    )
 
 
 def _methods_section(rep: Report) -> str:
@@ -214,8 +264,11 @@ def _methods_section(rep: Report) -> str:
     if rep.plan is not None and m.randomized:
         items = list(trial.methods_text(rep.plan))
     else:
-        items = ["Design: observational. No randomized plan " + ("covers these days" if rep.plan else "was stored")
-                 + "; you chose when to take magnesium, so the estimate is an association, not a tested effect."]
+        items = [
+            "Design: observational. No randomized plan "
+            + ("covers these days" if rep.plan else "was stored")
+            + "; you chose when to take magnesium, so the estimate is an association, not a tested effect."
+        ]
         if rep.plan is not None:
             items += ["Stored plan (not analysed as randomized): " + trial.methods_text(rep.plan)[0]]
     items += [
@@ -241,15 +294,26 @@ def render(rep: Report) -> str:
     d = rep.data
     kinds_body = _figure(report_charts.per_kind(d.counts, d.tracked), "Bars: daily counts; line: 7-day mean.")
     body = [
-        _section("summary", "Summary", f"<p class='headline{'' if m.sufficient else ' warn'}'>{_e(m.wording)}</p>"
-                 f"<p class='meta'>Design: {_e(m.design)}. Kinds: {_e(', '.join(d.kinds))}.</p>"),
+        _section(
+            "summary",
+            "Summary",
+            f"<p class='headline{'' if m.sufficient else ' warn'}'>{_e(m.wording)}</p>"
+            f"<p class='meta'>Design: {_e(m.design)}. Kinds: {_e(', '.join(d.kinds))}.</p>",
+        ),
         _section("effect", "Effect estimate", _effect_section(rep)),
-        _section("timeline", "Timeline", _figure(report_charts.timeline(series, f"Daily events ({rep.main_name}) and "
-                 "magnesium intake"), "Top: events per tracked day (grey: not tracked). Bottom: supplemental "
-                 "elemental mg (bars) and dietary mg (dots).")),
+        _section(
+            "timeline",
+            "Timeline",
+            _figure(
+                report_charts.timeline(series, f"Daily events ({rep.main_name}) and magnesium intake"),
+                "Top: events per tracked day (grey: not tracked). Bottom: supplemental "
+                "elemental mg (bars) and dietary mg (dots).",
+            ),
+        ),
         _section("lags", "Lag profile", _lags_section(m)),
-        _section("hours", "Hour of day", _figure(report_charts.hours(d.hours), "Events with a known time, by local "
-                 "hour.")),
+        _section(
+            "hours", "Hour of day", _figure(report_charts.hours(d.hours), "Events with a known time, by local hour.")
+        ),
         _section("kinds", "Per symptom kind", kinds_body),
         _section("quality", "Data quality", _quality_section(rep)),
         _section("methods", "Methods (CENT 2015 items that apply)", _methods_section(rep)),

@@ -131,7 +131,9 @@ def run(weeks: int = 8, seed: int = 7, out=None) -> int:
         records += [tuple(r) for r in wire.unpack_notification(bytes(buf[:n]))]
     placed = {seq: (utc, q) for seq, utc, q in companion_clock.place_times(records)}
     truth = {seq: t for seq, _kind, t in dev.recorded}
-    errors = [abs(placed[s][0] - companion_clock.UNIX_AT_2000 - t) for s, t in truth.items() if placed[s][0] is not None]
+    errors = [
+        abs(placed[s][0] - companion_clock.UNIX_AT_2000 - t) for s, t in truth.items() if placed[s][0] is not None
+    ]
     qualities = [companion_clock.TIME_QUALITY_NAMES[placed[s][1]] for s in truth]
     tombstones = {r[2] for r in records if r[4] == wire.KIND_TOMBSTONE}
     symptoms = [r for r in records if r[4] <= wire.KIND_SYMPTOM_MAX and r[0] not in tombstones]

@@ -107,7 +107,9 @@ async def run(out: Path, *, weeks: int = 8, seed: int = 7, speed: float = 20.0, 
                 for when, mg, form in day.supplements:
                     intake.add_intake(store, mg, form=form, utc=int(_utc(when)))
                 if day.diet_mg is not None:
-                    intake.add_intake(store, day.diet_mg, diet=True, utc=int(_utc(dt.datetime.combine(day.date, dt.time(19, 0)))))
+                    intake.add_intake(
+                        store, day.diet_mg, diet=True, utc=int(_utc(dt.datetime.combine(day.date, dt.time(19, 0))))
+                    )
                 if not day.tracked:
                     start = _utc(dt.datetime.combine(day.date, dt.time()))
                     store.add_gap(int(start), int(start + 86400), "demo: device left at home")

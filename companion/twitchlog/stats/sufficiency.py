@@ -31,7 +31,9 @@ def check(n_used, events, on_days, off_days, plan, adh, switches) -> list[Suffic
     if on_days < MIN_ON_DAYS or off_days < MIN_OFF_DAYS:
         out.append(
             Sufficiency(
-                "dose contrast", min(on_days, off_days), MIN_ON_DAYS,
+                "dose contrast",
+                min(on_days, off_days),
+                MIN_ON_DAYS,
                 f"{on_days} tracked days with supplement and {off_days} without; "
                 f"at least {MIN_ON_DAYS} of each are needed "
                 "to compare (a randomized plan gives both: `twitchlog trial plan`).",
@@ -41,7 +43,9 @@ def check(n_used, events, on_days, off_days, plan, adh, switches) -> list[Suffic
     if plan is None and switches < MIN_SWITCHES:
         out.append(
             Sufficiency(
-                "dose changes", switches, MIN_SWITCHES,
+                "dose changes",
+                switches,
+                MIN_SWITCHES,
                 f"The supplement was started or stopped only {switches} time(s): that is a before/after comparison, "
                 "which cannot tell magnesium from whatever else changed at the same time (in cramp trials the placebo "
                 f"arm fell about {PLACEBO_FALL:.0%} by itself). At least {MIN_SWITCHES} on/off changes are needed; "
@@ -58,7 +62,9 @@ def check(n_used, events, on_days, off_days, plan, adh, switches) -> list[Suffic
             eta = f" (about {math.ceil((need - events) / per_day)} more tracked days at your current {per_day:.1f}/day)"
         out.append(
             Sufficiency(
-                "precision", events, need,
+                "precision",
+                events,
+                need,
                 f"With {events} events only a large effect can be told from chance: about {need} events, "
                 f"half of the days on supplement, are needed for an 80% chance of detecting a 30% reduction{eta}; "
                 "more if counts vary a lot.",
@@ -72,10 +78,12 @@ def check(n_used, events, on_days, off_days, plan, adh, switches) -> list[Suffic
         if pairs_done < MIN_PAIRS:
             out.append(
                 Sufficiency(
-                    "randomization", pairs_done, MIN_PAIRS,
+                    "randomization",
+                    pairs_done,
+                    MIN_PAIRS,
                     f"{pairs_done} of {plan.pairs} planned pairs complete; "
                     f"a randomization test over {pairs_done} pairs "
-                    f"cannot give p below {1 / 2 ** pairs_done:.3g}. At least {MIN_PAIRS} complete pairs are needed "
+                    f"cannot give p below {1 / 2**pairs_done:.3g}. At least {MIN_PAIRS} complete pairs are needed "
                     f"for p < 0.05 to be possible ({MIN_PAIRS - pairs_done} more).",
                     True,
                 )

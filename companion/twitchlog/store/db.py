@@ -233,7 +233,9 @@ class Store:
         except sqlite3.DatabaseError as e:
             raise UserError(f"{self.path}: not a twitchlog database ({e})") from None
         if version > SCHEMA_VERSION:
-            raise UserError(f"{self.path}: database schema {version} is newer than this twitchlog ({SCHEMA_VERSION}); upgrade twitchlog")
+            raise UserError(
+                f"{self.path}: database schema {version} is newer than this twitchlog ({SCHEMA_VERSION}); upgrade twitchlog"
+            )
         for number in range(version, SCHEMA_VERSION):
             with self.transaction() as db:
                 for statement in MIGRATIONS[number].split(";"):
@@ -261,7 +263,9 @@ class Store:
             if name:
                 self.db.execute("UPDATE devices SET name = ? WHERE id = ?", (name, known))
             return known
-        cur = self.db.execute("INSERT INTO devices (address, name, added_utc) VALUES (?, ?, ?)", (address, name, _now()))
+        cur = self.db.execute(
+            "INSERT INTO devices (address, name, added_utc) VALUES (?, ?, ?)", (address, name, _now())
+        )
         return int(cur.lastrowid or 0)
 
     def set_device_info(self, device_id: int, **info: str | None) -> None:
@@ -271,21 +275,35 @@ class Store:
             self.db.execute(f"UPDATE devices SET {sets} WHERE id = ?", (*fields.values(), device_id))
 
     def set_device_status(self, device_id: int, status_json: str) -> None:
-        self.db.execute("UPDATE devices SET status_json = ?, status_utc = ? WHERE id = ?", (status_json, _now(), device_id))
+        self.db.execute(
+            "UPDATE devices SET status_json = ?, status_utc = ? WHERE id = ?", (status_json, _now(), device_id)
+        )
 
     def devices(self) -> list[Device]:
         rows = self.db.execute(
             "SELECT d.*, (SELECT MAX(seq) FROM events e WHERE e.device_id = d.id) AS last_seq FROM devices d ORDER BY d.id"
         ).fetchall()
         return [
-            Device(r["id"], r["address"], r["name"], r["serial"], r["model"], r["firmware"], r["last_seq"] or 0, r["status_json"], r["status_utc"])
+            Device(
+                r["id"],
+                r["address"],
+                r["name"],
+                r["serial"],
+                r["model"],
+                r["firmware"],
+                r["last_seq"] or 0,
+                r["status_json"],
+                r["status_utc"],
+            )
             for r in rows
         ]
 
     # ------------------------------------------------------------ device records
     def last_seq(self, device_id: int) -> int:
         """The highest seq stored for the device (0: none)."""
-        return self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM events WHERE device_id = ?", (device_id,)).fetchone()[0]
+        return self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM events WHERE device_id = ?", (device_id,)).fetchone()[
+            0
+        ]
 
     def add_records(self, device_id: int, records: Sequence[tuple]) -> int:
         """Store raw (seq, time, arg, boot, kind) records in one transaction.
@@ -361,7 +379,9 @@ class Store:
             self.annotate(event_id, severity=severity, body_site=body_site, note=note)
         return event_id
 
-    def annotate(self, event_id: int, *, severity: int | None = None, body_site: str | None = None, note: str | None = None) -> None:
+    def annotate(
+        self, event_id: int, *, severity: int | None = None, body_site: str | None = None, note: str | None = None
+    ) -> None:
         """Set (or change) an event's severity 1-5, body site and note; None leaves a field as it was."""
         if severity is not None and not 1 <= severity <= 5:
             raise UserError(f"severity {severity} is not 1..5")
@@ -406,8 +426,17 @@ class Store:
         ).fetchall()
         return [
             Event(
-                r["id"], r["kind"], r["utc"], clock.TIME_QUALITY_NAMES[r["time_quality"]], r["source"], r["device_id"],
-                r["seq"], r["device_time"], r["severity"], r["body_site"], r["note"],
+                r["id"],
+                r["kind"],
+                r["utc"],
+                clock.TIME_QUALITY_NAMES[r["time_quality"]],
+                r["source"],
+                r["device_id"],
+                r["seq"],
+                r["device_time"],
+                r["severity"],
+                r["body_site"],
+                r["note"],
             )
             for r in rows
         ]
@@ -416,7 +445,9 @@ class Store:
     def add_gap(self, start_utc: int, end_utc: int, note: str | None = None) -> int:
         if end_utc <= start_utc:
             raise UserError("a tracking gap must end after it starts")
-        cur = self.db.execute("INSERT INTO gaps (start_utc, end_utc, note) VALUES (?, ?, ?)", (start_utc, end_utc, note))
+        cur = self.db.execute(
+            "INSERT INTO gaps (start_utc, end_utc, note) VALUES (?, ?, ?)", (start_utc, end_utc, note)
+        )
         return int(cur.lastrowid or 0)
 
     def gaps(self) -> list[sqlite3.Row]:

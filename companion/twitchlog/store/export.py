@@ -90,8 +90,11 @@ FILES: tuple[Table, ...] = (
         lambda row: {**row, "time_utc": _iso(row["utc"])},
     ),
     Table("intake_products", "SELECT * FROM intake_products ORDER BY id"),
-    Table("gaps", "SELECT * FROM gaps ORDER BY id",
-          lambda row: {**row, "start_time_utc": _iso(row["start_utc"]), "end_time_utc": _iso(row["end_utc"])}),
+    Table(
+        "gaps",
+        "SELECT * FROM gaps ORDER BY id",
+        lambda row: {**row, "start_time_utc": _iso(row["start_utc"]), "end_time_utc": _iso(row["end_utc"])},
+    ),
     Table("devices", "SELECT * FROM devices ORDER BY id"),
     Table("trial_plans", "SELECT * FROM trial_plans ORDER BY id"),
 )

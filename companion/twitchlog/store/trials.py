@@ -18,7 +18,9 @@ def save_plan(store: Store, plan: Plan) -> int:
 
 
 def current_plan(store: Store) -> Plan | None:
-    row = store.db.execute("SELECT plan_json FROM trial_plans WHERE cancelled_utc IS NULL ORDER BY id DESC LIMIT 1").fetchone()
+    row = store.db.execute(
+        "SELECT plan_json FROM trial_plans WHERE cancelled_utc IS NULL ORDER BY id DESC LIMIT 1"
+    ).fetchone()
     return None if row is None else Plan.from_json(row[0])
 
 

@@ -170,7 +170,14 @@ class BumbleScanner(BaseBleakScanner):
 
 
 class BumbleClient(BaseBleakClient):
-    def __init__(self, address_or_ble_device: BLEDevice | str, *, bumble: BumbleHost, services: set[str] | None = None, **kwargs: Any):
+    def __init__(
+        self,
+        address_or_ble_device: BLEDevice | str,
+        *,
+        bumble: BumbleHost,
+        services: set[str] | None = None,
+        **kwargs: Any,
+    ):
         super().__init__(
             address_or_ble_device,
             disconnected_callback=kwargs.get("disconnected_callback"),
@@ -243,8 +250,12 @@ class BumbleClient(BaseBleakClient):
             for char in await peer.discover_characteristics(service=service):
                 properties = sorted(gatt_char_props_to_strs(int(char.properties)))
                 bleak_char = BleakGATTCharacteristic(
-                    char, char.handle, bleak_uuid(char.uuid), properties,  # type: ignore[arg-type]
-                    lambda: self.mtu_size - 3, bleak_service,
+                    char,
+                    char.handle,
+                    bleak_uuid(char.uuid),
+                    properties,  # type: ignore[arg-type]
+                    lambda: self.mtu_size - 3,
+                    bleak_service,
                 )
                 services.add_characteristic(bleak_char)
                 for desc in await peer.discover_descriptors(char):
@@ -304,30 +315,42 @@ class BumbleClient(BaseBleakClient):
                 raise
             raise BleakError(f"{what}: the link dropped") from e  # Bumble aborts pending requests on disconnection
 
-    async def read_gatt_char(self, characteristic: BleakGATTCharacteristic, *, use_cached: bool = False, **kwargs: Any) -> bytearray:
+    async def read_gatt_char(
+        self, characteristic: BleakGATTCharacteristic, *, use_cached: bool = False, **kwargs: Any
+    ) -> bytearray:
         peer = self._need_peer()
         return bytearray(await self._att(f"reading {characteristic.uuid}", peer.read_value(characteristic.obj)))
 
-    async def read_gatt_descriptor(self, descriptor: BleakGATTDescriptor, *, use_cached: bool = False, **kwargs: Any) -> bytearray:
+    async def read_gatt_descriptor(
+        self, descriptor: BleakGATTDescriptor, *, use_cached: bool = False, **kwargs: Any
+    ) -> bytearray:
         peer = self._need_peer()
         return bytearray(await self._att(f"reading descriptor {descriptor.uuid}", peer.read_value(descriptor.obj)))
 
     async def write_gatt_char(self, characteristic: BleakGATTCharacteristic, data: Any, response: bool) -> None:
         peer = self._need_peer()
-        await self._att(f"writing {characteristic.uuid}", peer.write_value(characteristic.obj, bytes(data), with_response=response))
+        await self._att(
+            f"writing {characteristic.uuid}", peer.write_value(characteristic.obj, bytes(data), with_response=response)
+        )
 
     async def write_gatt_descriptor(self, descriptor: BleakGATTDescriptor, data: Any) -> None:
         peer = self._need_peer()
-        await self._att(f"writing descriptor {descriptor.uuid}", peer.write_value(descriptor.obj, bytes(data), with_response=True))
+        await self._att(
+            f"writing descriptor {descriptor.uuid}", peer.write_value(descriptor.obj, bytes(data), with_response=True)
+        )
 
-    async def start_notify(self, characteristic: BleakGATTCharacteristic, callback: NotifyCallback, **kwargs: Any) -> None:
+    async def start_notify(
+        self, characteristic: BleakGATTCharacteristic, callback: NotifyCallback, **kwargs: Any
+    ) -> None:
         peer = self._need_peer()
 
         def deliver(value: bytes) -> None:
             callback(bytearray(value))
 
         self._subscribers[characteristic.handle] = deliver
-        await self._att(f"subscribing to {characteristic.uuid}", peer.subscribe(characteristic.obj, deliver, prefer_notify=True))
+        await self._att(
+            f"subscribing to {characteristic.uuid}", peer.subscribe(characteristic.obj, deliver, prefer_notify=True)
+        )
 
     async def stop_notify(self, characteristic: BleakGATTCharacteristic) -> None:
         peer = self._need_peer()

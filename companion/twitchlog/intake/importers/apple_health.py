@@ -88,7 +88,8 @@ def parse_apple_health(path: Path) -> Parsed:
                         if elem.tag != "HealthData":
                             raise InputError(
                                 f"not an Apple Health export: the root element is <{elem.tag}>, not <HealthData>",
-                                source=str(path), line=source.line,
+                                source=str(path),
+                                line=source.line,
                             )
                     elif depth == 2:
                         start_line = source.line

@@ -16,7 +16,6 @@ CRONO_DEFAULT_TIME = "12:00"  # entries logged without a time
 CRONO_TIME_FORMATS = ("%H:%M", "%H:%M:%S", "%I:%M %p", "%I:%M:%S %p", "%I:%M%p")
 
 
-
 def parse_cronometer(path: Path) -> Parsed:
     """A Cronometer servings export: one row per food or supplement logged, `Magnesium (mg)` elemental."""
     parsed = Parsed("cronometer", [])

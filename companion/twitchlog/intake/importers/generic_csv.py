@@ -28,13 +28,15 @@ def parse_generic_csv(path: Path) -> Parsed:
     if missing:
         raise InputError(
             f"header must have columns {', '.join(CSV_REQUIRED)} (missing {', '.join(missing)})",
-            source=str(path), line=1,
+            source=str(path),
+            line=1,
         )
     unknown = [h for h in header if h not in CSV_REQUIRED + CSV_OPTIONAL]
     if unknown:
         raise InputError(
             f"unknown column(s) {', '.join(unknown)}; allowed: {', '.join(CSV_REQUIRED + CSV_OPTIONAL)}",
-            source=str(path), line=1,
+            source=str(path),
+            line=1,
         )
     reader.fieldnames = header
     for reader, values in rows:

@@ -18,7 +18,17 @@ from twitchlog.firmware.clock import UNIX_AT_2000
 from twitchlog.sim.virtual.device import VirtualDevice
 from twitchlog.sim.virtual.simclock import SimClock
 
-COMMANDS = ("click", "double", "triple", "hold SECONDS", "wait SECONDS", "advance SECONDS", "reboot", "powercut", "quit")
+COMMANDS = (
+    "click",
+    "double",
+    "triple",
+    "hold SECONDS",
+    "wait SECONDS",
+    "advance SECONDS",
+    "reboot",
+    "powercut",
+    "quit",
+)
 
 
 class CommandError(ValueError):
@@ -47,7 +57,14 @@ def parse_command(line: str) -> tuple[str, float | None]:
     raise CommandError("unknown command %r; commands: %s" % (name, ", ".join(COMMANDS)))
 
 
-async def run(transport_spec: str, state_dir: Path, board: str, speed: float, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
+async def run(
+    transport_spec: str,
+    state_dir: Path,
+    board: str,
+    speed: float,
+    stdin: TextIO = sys.stdin,
+    stdout: TextIO = sys.stdout,
+) -> int:
     from bumble.transport import open_transport
 
     def out(event: dict) -> None:
@@ -56,7 +73,9 @@ async def run(transport_spec: str, state_dir: Path, board: str, speed: float, st
 
     clock = SimClock(time.time() - UNIX_AT_2000, speed=speed)
     async with await open_transport(transport_spec) as transport:
-        device = VirtualDevice(transport.source, transport.sink, state_dir=state_dir, board=board, clock=clock, on_event=out)
+        device = VirtualDevice(
+            transport.source, transport.sink, state_dir=state_dir, board=board, clock=clock, on_event=out
+        )
         out({"event": "started", "address": str(device.address), "board": board, "state": str(state_dir)})
         await device.start()
         loop = asyncio.get_running_loop()

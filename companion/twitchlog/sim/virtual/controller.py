@@ -53,7 +53,6 @@ class VirtualController(Controller):
             self.le_connections.pop(connection.peer_address, None)
         return super().on_hci_reset_command(command)
 
-
     def lose_links(self) -> None:
         """The radio link fails (out of range): both hosts see a supervision timeout."""
         reason = hci.HCI_ErrorCode.CONNECTION_TIMEOUT_ERROR

@@ -62,7 +62,9 @@ BOOT_LATENCY_S = 0.15  # wake to Python running on an ESP32
 
 def _load_firmware(directory: Path) -> dict[str, types.CodeType]:
     """Compile every firmware module once; each boot executes them afresh."""
-    return {p.stem: compile(p.read_text(), str(p), "exec") for p in sorted(directory.glob("*.py")) if p.stem != "__init__"}
+    return {
+        p.stem: compile(p.read_text(), str(p), "exec") for p in sorted(directory.glob("*.py")) if p.stem != "__init__"
+    }
 
 
 def _format(error: BaseException) -> str:
@@ -113,7 +115,10 @@ class VirtualDevice:
         self._code = _load_firmware(self.firmware_dir)
         profile_path = self.firmware_dir / "boards" / (board + ".json")
         if not profile_path.exists():
-            raise ValueError("no board profile %s (have: %s)" % (board, ", ".join(p.stem for p in (self.firmware_dir / "boards").glob("*.json"))))
+            raise ValueError(
+                "no board profile %s (have: %s)"
+                % (board, ", ".join(p.stem for p in (self.firmware_dir / "boards").glob("*.json")))
+            )
         self.profile_bytes = profile_path.read_bytes()
         self.profile = json.loads(self.profile_bytes)
         image, unique_id = self._open_state(unique_id)
@@ -188,7 +193,10 @@ class VirtualDevice:
                     return event
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
-                raise TimeoutError("virtual device: no %r event %s within %.1fs; last: %s" % (name, match or "", timeout, self.events[-5:]))
+                raise TimeoutError(
+                    "virtual device: no %r event %s within %.1fs; last: %s"
+                    % (name, match or "", timeout, self.events[-5:])
+                )
             self._event_signal.clear()
             try:
                 await asyncio.wait_for(self._event_signal.wait(), remaining)
@@ -304,7 +312,13 @@ class VirtualDevice:
             if error is not None and not isinstance(error, (PowerCut, Reset, DeepSleep, asyncio.CancelledError)):
                 self.crashes.append(_format(error))
                 self.emit({"event": "task_crash", "error": repr(error)})
-        self.emit({"event": "halt" if result[0] != "sleep" else "asleep", "awake_s": round(self.clock.now() - self.booted_at, 3), "reason": result[0]})
+        self.emit(
+            {
+                "event": "halt" if result[0] != "sleep" else "asleep",
+                "awake_s": round(self.clock.now() - self.booted_at, 3),
+                "reason": result[0],
+            }
+        )
         return result
 
     def _irq_error(self, error: BaseException) -> None:

@@ -44,7 +44,9 @@ class Reset(BaseException):
 
 
 class Hardware:
-    def __init__(self, profile: dict, image: FlashImage, clock: SimClock, unique_id: bytes, battery_mv: int = 3900) -> None:
+    def __init__(
+        self, profile: dict, image: FlashImage, clock: SimClock, unique_id: bytes, battery_mv: int = 3900
+    ) -> None:
         self.profile = profile
         self.image = image
         self.clock = clock
@@ -432,7 +434,9 @@ def _asyncio_module(hw: Hardware) -> types.ModuleType:
             # Tasks still running when the chip stops end with PowerCut or
             # Reset; asyncio would log each with a traceback, formatted in
             # this thread (see device._format), so collect them quietly.
-            _asyncio.get_running_loop().set_exception_handler(lambda loop, context: hw.orphan_errors.append(context.get("exception")))
+            _asyncio.get_running_loop().set_exception_handler(
+                lambda loop, context: hw.orphan_errors.append(context.get("exception"))
+            )
             return await main
 
         return _asyncio.run(guarded())

@@ -148,7 +148,13 @@ class _FirmwareKeyStore(KeyStore):
 class BLE:
     """bluetooth.BLE for one boot of the virtual device."""
 
-    def __init__(self, device: Device, bumble_loop: asyncio.AbstractEventLoop, on_irq_error: Callable[[BaseException], None], clock: Any) -> None:
+    def __init__(
+        self,
+        device: Device,
+        bumble_loop: asyncio.AbstractEventLoop,
+        on_irq_error: Callable[[BaseException], None],
+        clock: Any,
+    ) -> None:
         self._device = device
         self._clock = clock
         self._bumble_loop = bumble_loop
@@ -156,7 +162,14 @@ class BLE:
         self._handler: Callable | None = None
         self._on_irq_error = on_irq_error
         self._active = False
-        self.settings: dict[str, Any] = {"gap_name": "MPY ESP32", "mtu": 23, "bond": True, "mitm": False, "io": 3, "le_secure": False}
+        self.settings: dict[str, Any] = {
+            "gap_name": "MPY ESP32",
+            "mtu": 23,
+            "bond": True,
+            "mitm": False,
+            "io": 3,
+            "le_secure": False,
+        }
         self._values: dict[int, bytearray] = {}
         self._alloc: dict[int, int] = {}
         self._append: dict[int, bool] = {}
@@ -260,7 +273,14 @@ class BLE:
         )
 
     # ------------------------------------------------------------ GAP
-    def gap_advertise(self, interval_us: int | None, adv_data: bytes | None = None, *, resp_data: bytes | None = None, connectable: bool = True) -> None:
+    def gap_advertise(
+        self,
+        interval_us: int | None,
+        adv_data: bytes | None = None,
+        *,
+        resp_data: bytes | None = None,
+        connectable: bool = True,
+    ) -> None:
         self._require_active()
         if interval_us is None:
             self._on_bumble(self._stop_advertising)
@@ -312,7 +332,9 @@ class BLE:
         address = connection.peer_address
         self.post_irq(_IRQ_CENTRAL_CONNECT, (handle, address.address_type, bytes(address.address_bytes[::-1])))
         connection.on("disconnection", lambda reason: self._on_disconnection(handle, address))
-        connection.on("connection_att_mtu_update", lambda: self.post_irq(_IRQ_MTU_EXCHANGED, (handle, connection.att_mtu)))
+        connection.on(
+            "connection_att_mtu_update", lambda: self.post_irq(_IRQ_MTU_EXCHANGED, (handle, connection.att_mtu))
+        )
         connection.on("pairing_start", lambda: self._pairing.add(handle))
         connection.on("pairing", lambda keys: self._after_encryption(connection, pairing_done=True))
         connection.on("pairing_failure", lambda reason: self._pairing.discard(handle))
@@ -334,7 +356,16 @@ class BLE:
             bonded = name in self.bonded_peers or (await self._device.keystore.get(name)) is not None
             encrypted = 1 if connection.encryption else 0
             authenticated = 1 if connection.authenticated and self.settings["mitm"] else 0
-            self.post_irq(_IRQ_ENCRYPTION_UPDATE, (connection.handle, encrypted, authenticated, 1 if bonded and encrypted else 0, connection.encryption_key_size or 16))
+            self.post_irq(
+                _IRQ_ENCRYPTION_UPDATE,
+                (
+                    connection.handle,
+                    encrypted,
+                    authenticated,
+                    1 if bonded and encrypted else 0,
+                    connection.encryption_key_size or 16,
+                ),
+            )
 
         asyncio.ensure_future(report())
 
@@ -400,7 +431,12 @@ class BLE:
                 self._values[handle] = bytearray(value[: self._alloc[handle]])
             await self.call_irq(_IRQ_GATTS_WRITE, (connection.handle, handle))
 
-        char = Characteristic(uuid.to_bumble(), Characteristic.Properties(flags & 0x7F), permissions, CharacteristicValue(read=read, write=write))
+        char = Characteristic(
+            uuid.to_bumble(),
+            Characteristic.Properties(flags & 0x7F),
+            permissions,
+            CharacteristicValue(read=read, write=write),
+        )
         holder["char"] = char
         return char
 
