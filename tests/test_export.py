@@ -73,7 +73,7 @@ def db(tmp_path):
                 ],
             )
         store.add_gap(U + T0 + 86400, U + T0 + 2 * 86400, "device at home")
-        save_plan(store, make_plan(date(2026, 11, 2), pairs=3, block_days=4, seed=5))
+        save_plan(store, make_plan(date(2026, 11, 2), pairs=3, block_days=4, seed=5).to_json())
     return path
 
 

@@ -61,7 +61,7 @@ def fill(store: Store, demo: simulate.DemoTrial, *, with_plan: bool = True) -> N
             midnight = dt.datetime.combine(day.date, dt.time())
             store.add_gap(_utc(midnight), _utc(midnight + dt.timedelta(days=1)), "not worn")
     if with_plan:
-        trialstore.save_plan(store, demo.plan)
+        trialstore.save_plan(store, demo.plan.to_json())
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from twitchlog.cli.trial import DEFAULT_BLOCK_DAYS, DEFAULT_DOSE_MG, DEFAULT_FOR
 from twitchlog.intake import entries as intake
 from twitchlog.stats.trial import Plan
 from twitchlog.store.db import Store
-from twitchlog.store.trials import current_plan
+from twitchlog.report.trial_status import current_plan
 
 if "trial" not in main.commands:  # until cli.py registers it
     main.add_command(trial)

@@ -137,9 +137,8 @@ def _print_daily(frame, as_json: bool) -> None:  # noqa: ANN001
         return print_json(rows)
     table = Table("date", "supplement mg", "diet mg")
     for r in rows:
-        supp = ("~" if r["supp_estimated"] else "") + _mg(r["supp_mg"])
-        if r["supp_mg"] > UPPER_LEVEL_MG:
-            supp = styled("[yellow]{supp}[/]", supp=supp)
+        amount = ("~" if r["supp_estimated"] else "") + _mg(r["supp_mg"])
+        supp = styled("[yellow]{amount}[/]" if r["supp_mg"] > UPPER_LEVEL_MG else "{amount}", amount=amount)
         table.add_row(r["date"], supp, "" if r["diet_mg"] is None else _mg(r["diet_mg"]))
     out.print(table)
     out.print(f"blank diet: no food data that day; yellow: above the {UPPER_LEVEL_MG} mg supplemental upper level")

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
 
 from twitchlog.cli.common import Settings, out, print_json, styled
 from twitchlog.kinds import KIND_CODES, kind_code
+
+if TYPE_CHECKING:  # the report loads pandas and matplotlib: imported when the command runs
+    from twitchlog.report.html import Report
 
 REPORT_NAME = "twitchlog-report.html"
 
@@ -22,7 +26,7 @@ def _fmt(x: float | None, spec: str = ".2f") -> str:
     return "-" if x is None else format(x, spec)
 
 
-def print_summary(rep, path: Path) -> None:  # noqa: ANN001 - report.Report, imported lazily
+def print_summary(rep: Report, path: Path) -> None:
     """The terminal's short summary: one row per kind, the main wording, what is still needed."""
     m = rep.main
     table = Table(

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from twitchlog.cli.common import Settings, err, out, print_json, styled
 from twitchlog.errors import UserError
@@ -147,7 +148,8 @@ def plan_command(
     """
     from twitchlog.magnesium import UPPER_LEVEL_MG
     from twitchlog.stats.trial import make_plan
-    from twitchlog.store.trials import current_plan, save_plan
+    from twitchlog.report.trial_status import current_plan
+    from twitchlog.store.trials import save_plan
 
     today = _today(today_text)
     first = _start_date(start, today)
@@ -161,7 +163,7 @@ def plan_command(
                 "or give --replace to replace it (or `twitchlog trial cancel`)"
             )
         plan = make_plan(first, pairs=pairs, block_days=block_days, dose_mg=dose, form=form, seed=seed)
-        plan_id = save_plan(store, plan)
+        plan_id = save_plan(store, plan.to_json())
     if as_json:
         return print_json({"id": plan_id, **plan.describe()})
     _print_schedule(plan)
@@ -200,14 +202,12 @@ def _print_schedule(plan: Plan, adh: Adherence | None = None, today: dt.date | N
     for row in plan.block_rows():
         start, end = dt.date.fromisoformat(row["start"]), dt.date.fromisoformat(row["end"])
         what = styled("[green]ON[/] {mg} mg", mg=_mg(plan.dose_mg)) if row["on"] else styled("[dim]off[/]")
-        cells = [str(row["block"]), str(row["pair"]), _span(start, end), what]
+        cells: list[str | Text] = [str(row["block"]), str(row["pair"]), _span(start, end), what]
         if adh is not None:
             b = adh.blocks[row["block"] - 1]
             cells.append(f"{b.days_adherent}/{b.days_elapsed}" if b.days_elapsed else "–")
-            status = b.status
-            if today is not None and start <= today <= end:
-                status = styled("[bold]◀ today[/] {status}", status=status)
-            cells.append(status)
+            today_mark = "[bold]◀ today[/] " if today is not None and start <= today <= end else ""
+            cells.append(styled(today_mark + "{status}", status=b.status))
         table.add_row(*cells)
     out.print(table)
 
@@ -223,9 +223,8 @@ def status_command(settings: Settings, as_json: bool, today_text: str | None) ->
     logged with `intake add` and an 'off' day has no supplemental
     magnesium. Adherence covers the days before today; today is not over.
     """
-    from twitchlog.report.trial_status import trial_status
+    from twitchlog.report.trial_status import current_plan, trial_status
     from twitchlog.stats.trial import FOLLOWED_FRACTION, ON_FRACTION
-    from twitchlog.store.trials import current_plan
 
     today = _today(today_text)
     with settings.store() as store:
@@ -296,7 +295,8 @@ def status_command(settings: Settings, as_json: bool, today_text: str | None) ->
 @click.pass_obj
 def cancel_command(settings: Settings) -> None:
     """Stop following the current plan (it stays stored, marked cancelled)."""
-    from twitchlog.store.trials import cancel_plan, current_plan
+    from twitchlog.report.trial_status import current_plan
+    from twitchlog.store.trials import cancel_plan
 
     with settings.store() as store:
         plan = current_plan(store)

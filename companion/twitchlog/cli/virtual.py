@@ -57,12 +57,14 @@ def demo(out_dir: Path, weeks: int, seed: int, speed: float, open_it: bool) -> N
         f"{result.pressed} presses, {result.stored} events synced over BLE in {result.syncs} syncs; "
         f"largest clock error after correction {result.max_time_error_s:.1f} s (3% RTC drift)"
     )
-    print_summary(result.analysis, result.report)
+    analysis, report_path = result.analysis, result.report
+    assert analysis is not None and report_path is not None, "the demo returned without its report"
+    print_summary(analysis, report_path)
     out.print(f"database: {result.db}")
     if open_it:
         import webbrowser
 
-        webbrowser.open(result.report.resolve().as_uri())
+        webbrowser.open(report_path.resolve().as_uri())
 
 
 @click.command("core-demo")

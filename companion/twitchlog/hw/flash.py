@@ -20,7 +20,8 @@ from littlefs.context import UserContext
 
 BLOCK_SIZE = 4096
 LFS_ERR_IO = -5
-MICROPYTHON_LFS_CONFIG = dict(read_size=32, prog_size=32, cache_size=128, lookahead_size=32, block_cycles=100)
+# MicroPython's LittleFS settings on the ESP32 (read/prog size, cache, lookahead, wear levelling)
+LFS_READ_SIZE, LFS_PROG_SIZE, LFS_CACHE_SIZE, LFS_LOOKAHEAD_SIZE, LFS_BLOCK_CYCLES = 32, 32, 128, 32, 100
 
 
 class PowerCut(Exception):
@@ -103,7 +104,11 @@ def mount(image: FlashImage, format_if_blank: bool = True) -> littlefs.LittleFS:
         block_size=BLOCK_SIZE,
         block_count=image.block_count,
         mount=False,
-        **MICROPYTHON_LFS_CONFIG,
+        read_size=LFS_READ_SIZE,
+        prog_size=LFS_PROG_SIZE,
+        cache_size=LFS_CACHE_SIZE,
+        lookahead_size=LFS_LOOKAHEAD_SIZE,
+        block_cycles=LFS_BLOCK_CYCLES,
     )
     try:
         fs.mount()

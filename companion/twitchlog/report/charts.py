@@ -75,7 +75,7 @@ def timeline(series: pd.DataFrame, title: str) -> str:
     """Daily counts (untracked days shaded, model fit dotted) over supplemental and dietary intake."""
     plt = _plt()
     fig, (ax, ax2) = plt.subplots(2, 1, figsize=(9, 4.6), sharex=True, gridspec_kw={"height_ratios": [3, 1.6]})
-    x = series.index
+    x = pd.DatetimeIndex(series.index)
     tracked = series["tracked"].to_numpy(bool)
     if "planned_mg" in series:
         for a in (ax, ax2):

@@ -165,10 +165,9 @@ def build(
     counts = _table(per_day, index, names)
     hour_table = _table(hours, pd.RangeIndex(24, name="hour"), names)
 
-    tracked = pd.Series(index >= pd.Timestamp(first_event_day), index=index, name="tracked")
     gapped = gap_dates(((g["start_utc"], g["end_utc"]) for g in store.gaps()), first, last, tz)
-    for d in gapped:
-        tracked.loc[pd.Timestamp(d)] = False
+    in_gap = index.isin(pd.DatetimeIndex([pd.Timestamp(d) for d in gapped]))
+    tracked = pd.Series((index >= pd.Timestamp(first_event_day)) & ~in_gap, index=index, name="tracked")
     lead_in = (first_event_day - first).days
     intake = daily_intake(store, first, last, tz)
     intake.index.name = "date"

@@ -22,7 +22,7 @@ from twitchlog.stats import analysis, trial
 from twitchlog.stats.result import Result
 from twitchlog.stats.sufficiency import PLACEBO_FALL, wording
 from twitchlog.store.db import Store
-from twitchlog.store.trials import current_plan
+from twitchlog.report.trial_status import current_plan
 
 COMBINED = "all kinds"
 SECTIONS = ("summary", "effect", "timeline", "lags", "hours", "kinds", "quality", "methods")

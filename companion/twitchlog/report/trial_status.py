@@ -1,4 +1,4 @@
-"""Where the current trial plan stands on a given day: today's assignment, adherence, days left.
+"""The current trial plan, and where it stands on a given day: today's assignment, adherence, days left.
 
 Adherence covers the completed days only (today is not over yet).
 """
@@ -13,6 +13,13 @@ import pandas as pd
 from twitchlog.intake.entries import daily_intake, supplement_total
 from twitchlog.stats.trial import Adherence, Plan, adherence
 from twitchlog.store.db import Store
+from twitchlog.store.trials import current_plan_json
+
+
+def current_plan(store: Store) -> Plan | None:
+    """The plan being followed, or None."""
+    text = current_plan_json(store)
+    return None if text is None else Plan.from_json(text)
 
 
 @dataclass

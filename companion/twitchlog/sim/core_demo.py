@@ -11,39 +11,26 @@ module and placed in UTC with the clock module, and compared with the truth.
 from __future__ import annotations
 
 import random
-import sys
 from dataclasses import dataclass, field
 
 from rich.console import Console
 from rich.table import Table
 
 from twitchlog.firmware import clock as companion_clock
+from twitchlog.firmware import eventlog, gestures
 from twitchlog.firmware import protocol as wire
 from twitchlog.hw.flash import FlashImage, LfsFS, PowerCut, mount
-from twitchlog.resources import firmware_dir
 
-FIRMWARE_DIR = firmware_dir()
 
 DRIFT = 1.03  # the RTC runs 3% fast in deep sleep
 BOOT_LATENCY_MS = 150  # wake to Python running: the first click is already over
 START_UTC = 820_000_000  # true time (s since 2000) when the demo device is first powered
 
 
-def _firmware():
-    """The device-side modules, imported flat exactly as on the device."""
-    if str(FIRMWARE_DIR) not in sys.path:
-        sys.path.insert(0, str(FIRMWARE_DIR))
-    import clock
-    import eventlog
-    import gestures
-
-    return clock, eventlog, gestures
-
-
 @dataclass
 class Device:
     image: FlashImage
-    log: object
+    log: eventlog.EventLog
     boot: int
     rtc_offset: float  # device time = rtc_offset + DRIFT * (true - rtc_set_true)
     rtc_set_true: float
@@ -57,7 +44,7 @@ class Device:
 CLICKS = {wire.KIND_TWITCH: 1, wire.KIND_CRAMP: 2, wire.ACTION_UNDO: 3}
 
 
-def _press(gestures_mod, action: int) -> bool:
+def _press(action: int) -> bool:
     """One wake-from-sleep gesture; True if the decoder saw the intended one."""
     clicks = CLICKS[action]
     edges = []
@@ -67,7 +54,7 @@ def _press(gestures_mod, action: int) -> bool:
     def level_at(now: int) -> bool:
         return next((down for t, down in reversed(edges) if t <= now), False)
 
-    decoder = gestures_mod.GestureDecoder()
+    decoder = gestures.GestureDecoder()
     decoder.wake(0, level_at(BOOT_LATENCY_MS))  # the press that woke the chip
     for now in range(BOOT_LATENCY_MS, 2000, 10):
         out = decoder.update(level_at(now), now)
@@ -78,10 +65,9 @@ def _press(gestures_mod, action: int) -> bool:
 
 def run(weeks: int = 8, seed: int = 7, out=None) -> int:
     console = Console(file=out)
-    clock_mod, eventlog_mod, gestures_mod = _firmware()
     rng = random.Random(seed)
     image = FlashImage(1 << 20)
-    log = eventlog_mod.EventLog(LfsFS(mount(image), image), "/log", 240)
+    log = eventlog.EventLog(LfsFS(mount(image), image), "/log", 240)
     log.open()
     dev = Device(image, log, log.new_boot(), 0, START_UTC)
     power_cut_done = False
@@ -94,13 +80,13 @@ def run(weeks: int = 8, seed: int = 7, out=None) -> int:
         for offset in presses:
             t = day_start + offset
             kind = wire.KIND_CRAMP if rng.random() < 0.2 else wire.KIND_TWITCH
-            if not _press(gestures_mod, kind):
+            if not _press(kind):
                 continue
             seq = dev.log.append(kind, dev.rtc(t), dev.boot)
             if seq:
                 dev.recorded.append((seq, kind, int(t)))
             if rng.random() < 0.05:  # pressed by mistake: triple-click undo 20 s later
-                if _press(gestures_mod, wire.ACTION_UNDO):
+                if _press(wire.ACTION_UNDO):
                     dev.log.append(wire.KIND_TOMBSTONE, dev.rtc(t + 20), dev.boot, seq)
         if not power_cut_done and day == weeks * 7 // 2:
             power_cut_done = True
@@ -111,13 +97,13 @@ def run(weeks: int = 8, seed: int = 7, out=None) -> int:
                 pass
             healthy = FlashImage(buffer=bytearray(dev.image.buffer))
             dev.image = healthy
-            dev.log = eventlog_mod.EventLog(LfsFS(mount(healthy, False), healthy), "/log", 240)
+            dev.log = eventlog.EventLog(LfsFS(mount(healthy, False), healthy), "/log", 240)
             dev.log.open()
             dev.boot = dev.log.new_boot()  # power loss: RTC restarts
             dev.rtc_offset, dev.rtc_set_true = 0, day_start + 72100
         # The evening sync sets the clock: an anchor, then the RTC is exact.
         sync_time = day_start + 22.5 * 3600
-        device_clock = clock_mod.DeviceClock(lambda: dev.rtc(sync_time), lambda v: None, dev.log, dev.boot)
+        device_clock = companion_clock.DeviceClock(lambda: dev.rtc(sync_time), lambda v: None, dev.log, dev.boot)
         device_clock.set(int(sync_time))
         dev.rtc_offset, dev.rtc_set_true = int(sync_time), sync_time
 

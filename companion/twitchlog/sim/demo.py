@@ -30,6 +30,7 @@ from twitchlog.errors import UserError
 from twitchlog.firmware.clock import UNIX_AT_2000
 from twitchlog.intake import entries as intake
 from twitchlog.report import html as report
+from twitchlog.report.html import Report
 from twitchlog.sim.virtual import SimClock, VirtualDevice
 from twitchlog.sim.virtual.controller import VirtualController
 from twitchlog.stats import simulate
@@ -48,8 +49,8 @@ class DemoResult:
     stored: int
     syncs: int
     max_time_error_s: float
-    report: Path | None = None
-    analysis: Any = None  # report.Report
+    report: Path | None = None  # run() fills both or raises
+    analysis: Report | None = None
 
 
 def _utc(local: dt.datetime) -> float:
@@ -98,7 +99,7 @@ async def run(out: Path, *, weeks: int = 8, seed: int = 7, speed: float = 20.0, 
             await devicectl.pair(adapter, store, scan_timeout=3)
             await device.advance(120)
             await device.wait_asleep()
-            trialstore.save_plan(store, days_ahead.plan)
+            trialstore.save_plan(store, days_ahead.plan.to_json())
             device.hw.rtc_drift = RTC_DRIFT
             total = len(days_ahead.days)
             for number, day in enumerate(days_ahead.days, 1):

@@ -97,7 +97,7 @@ def _design(df: pd.DataFrame, used: np.ndarray, n_used: int, notes: list[str]):
     T = len(df)
     pos = np.flatnonzero(used)
     trend, trend_df = effects.trend_basis(pos, T)
-    dow, dow_desc = effects.dow_basis(df.index.day_of_week.to_numpy()[pos], n_used)
+    dow, dow_desc = effects.dow_basis(pd.DatetimeIndex(df.index).day_of_week.to_numpy()[pos], n_used)
     cols = [np.ones((len(pos), 1)), trend, dow]
     diet = df["diet_mg"].to_numpy()[pos]
     known = np.isfinite(diet)
@@ -271,7 +271,7 @@ def analyze(
         rt = None
         try:
             rt = randomization_test(
-                plan, df.index, supp, pos, y, X0, fit.alpha, n_samples=n_rerandomizations, seed=seed
+                plan, pd.DatetimeIndex(df.index), supp, pos, y, X0, fit.alpha, n_samples=n_rerandomizations, seed=seed
             )
             if rt is None:
                 notes.append("The stored plan does not overlap the analysed days; analysed as observational.")

@@ -253,7 +253,7 @@ class BumbleClient(BaseBleakClient):
                     char,
                     char.handle,
                     bleak_uuid(char.uuid),
-                    properties,  # type: ignore[arg-type]
+                    properties,
                     lambda: self.mtu_size - 3,
                     bleak_service,
                 )
