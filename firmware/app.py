@@ -8,10 +8,9 @@ Console lines starting with "EVT" describe what the device did; the virtual
 device turns them into JSON, and on hardware they show in `mpremote repl`.
 """
 
+import asyncio
 import os
 import time
-
-import asyncio
 
 try:
     from micropython import const

@@ -12,9 +12,9 @@ undone (the old value is put back) and answered over RACP where RACP has a
 code for it.  Reads can be refused, and are, with the ATT security errors.
 """
 
+import asyncio
 import binascii
 
-import asyncio
 import bluetooth
 
 try:

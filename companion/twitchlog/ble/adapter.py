@@ -28,17 +28,18 @@ class Adapter:
         self._transport: Any = None
 
     @classmethod
-    def parse(cls, spec: str, keys_path: Path) -> "Adapter":
+    def parse(cls, spec: str, keys_path: Path) -> Adapter:
         if spec == "os":
             return cls("os")
         if spec.startswith("bumble:") and len(spec) > len("bumble:"):
             return cls(spec, keys_path)
         raise UserError(
-            f"--adapter {spec!r}: expected `os` or `bumble:<transport>`, e.g. bumble:tcp-client:127.0.0.1:9002 or bumble:usb:0"
+            f"--adapter {spec!r}: expected `os` or `bumble:<transport>`, "
+            "e.g. bumble:tcp-client:127.0.0.1:9002 or bumble:usb:0"
         )
 
     @classmethod
-    def on_host(cls, host: Any) -> "Adapter":
+    def on_host(cls, host: Any) -> Adapter:
         """An adapter on an already-built BumbleHost (tests: a LocalLink)."""
         return cls("bumble:local", host=host)
 
@@ -46,7 +47,7 @@ class Adapter:
     def is_bumble(self) -> bool:
         return self.spec.startswith("bumble:")
 
-    async def __aenter__(self) -> "Adapter":
+    async def __aenter__(self) -> Adapter:
         if self.is_bumble and self.host is None:
             from bumble.transport import open_transport
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -40,10 +39,11 @@ async def connected(
             await client.unpair()
     try:
         await client.connect()
-    except (BleakError, asyncio.TimeoutError) as e:
+    except (TimeoutError, BleakError) as e:
         if pair:
             raise UserError(
-                f"{target.address} did not pair ({e}): hold its button 6 s until the LED pulses fast (pairing mode) and try again"
+                f"{target.address} did not pair ({e}): "
+                "hold its button 6 s until the LED pulses fast (pairing mode) and try again"
             ) from None
         raise UserError(f"could not connect to {target.address}: {e}") from None
     try:

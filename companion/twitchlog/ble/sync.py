@@ -135,7 +135,7 @@ class _Session:
         self.link.wake.clear()
         try:
             await asyncio.wait_for(self.link.wake.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise LinkLost(f"no answer for {timeout:.0f} s {what}") from None
 
     async def request(self, op: int, operator: int, lo: int | None = None, hi: int | None = None) -> tuple:
@@ -213,7 +213,8 @@ async def sync_session(
         # Its log restarted (flash erased, or another unit at this address):
         # deleting "<= held" would destroy records we never saw.
         raise UserError(
-            f"{address}: its log ends at seq {status['last_seq']} but we already hold up to {held}; the device was erased "
+            f"{address}: its log ends at seq {status['last_seq']} but we already hold up to {held}; "
+            "the device was erased "
             f"or replaced. Nothing was deleted. Run `twitchlog pair {address}` to start a new log for it"
         )
     result = SyncResult(address, device_id, status=status)
@@ -283,7 +284,7 @@ async def sync(
         try:
             try:
                 await client.connect()
-            except (BleakError, asyncio.TimeoutError) as e:
+            except (TimeoutError, BleakError) as e:
                 if is_security_refusal(e):
                     raise UserError(
                         f"{device.address} no longer accepts our bond (factory reset?): {PAIRING_HINT}"
@@ -302,7 +303,8 @@ async def sync(
             except BleakError:
                 pass
     raise UserError(
-        f"sync with {device.address} stopped after {attempt} attempts (last: {last_error}); {_saved(store, device.address)}, run sync again"
+        f"sync with {device.address} stopped after {attempt} attempts (last: {last_error}); "
+        f"{_saved(store, device.address)}, run sync again"
     )
 
 

@@ -147,8 +147,8 @@ def plan_command(
       twitchlog trial plan --pairs 6 --block-days 4 --dose 200 --form glycinate
     """
     from twitchlog.magnesium import UPPER_LEVEL_MG
-    from twitchlog.stats.trial import make_plan
     from twitchlog.report.trial_status import current_plan
+    from twitchlog.stats.trial import make_plan
     from twitchlog.store.trials import save_plan
 
     today = _today(today_text)
@@ -252,7 +252,8 @@ def status_command(settings: Settings, as_json: bool, today_text: str | None) ->
         )
         out.print(
             styled(
-                "today {today} (block {block}, pair {pair}): [bold green]TAKE[/] {mg} mg elemental magnesium ({form}); {done}",
+                "today {today} (block {block}, pair {pair}): [bold green]TAKE[/] {mg} mg "
+                "elemental magnesium ({form}); {done}",
                 today=today,
                 block=status.block,
                 pair=status.pair,

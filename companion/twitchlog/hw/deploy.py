@@ -276,7 +276,7 @@ def deploy(port: str, board_name: str, progress: Progress | None = None) -> dict
             done += len(artifact.data)
             report(done, total, artifact.name)
         sizes = _run(transport, _SIZES % [a.name for a in artifacts])
-        short = [a.name for a, size in zip(artifacts, sizes) if size != len(a.data)]
+        short = [a.name for a, size in zip(artifacts, sizes, strict=True) if size != len(a.data)]
         if short:
             raise UserError(f"{port}: copy incomplete, sizes differ for {', '.join(short)}: run deploy again")
         report(total, total, "soft reset")

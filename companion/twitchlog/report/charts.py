@@ -9,7 +9,8 @@ from __future__ import annotations
 import io
 import math
 import re
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -60,7 +61,7 @@ def _spans(ax, index: pd.DatetimeIndex, mask: np.ndarray, colour: str) -> None:
     """Shade each run of consecutive days where `mask` holds (one rectangle per run, not per day)."""
     mask = np.asarray(mask, dtype=bool)
     edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(int), [0]])))
-    for start, stop in zip(edges[::2], edges[1::2]):
+    for start, stop in zip(edges[::2], edges[1::2], strict=True):
         ax.axvspan(index[start] - _HALF_DAY, index[stop - 1] + _HALF_DAY, color=colour, lw=0, zorder=0)
 
 
@@ -114,7 +115,7 @@ def forest(rows: Sequence[tuple[str, float | None, float | None, float | None]],
     finite = [v for _, rr, lo, hi in rows for v in (rr, lo, hi) if v is not None and math.isfinite(v) and v > 0]
     lo_lim = min([0.25] + finite) / 1.2
     hi_lim = max([2.0] + finite) * 1.2
-    for y, (label, rr, lo, hi) in zip(ys, rows):
+    for y, (_label, rr, lo, hi) in zip(ys, rows, strict=True):
         if rr is None or not math.isfinite(rr):
             ax.text(1.0, y, "  no estimate", va="center", fontsize=8, color="#777777")
             continue
@@ -161,7 +162,7 @@ def per_kind(counts: pd.DataFrame, tracked: pd.Series) -> str:
     plt = _plt()
     kinds = list(counts.columns)
     fig, axes = plt.subplots(len(kinds), 1, figsize=(10, 1.0 + 1.5 * len(kinds)), sharex=True, squeeze=False)
-    for i, (ax, kind) in enumerate(zip(axes[:, 0], kinds)):
+    for i, (ax, kind) in enumerate(zip(axes[:, 0], kinds, strict=True)):
         y = counts[kind].where(tracked)
         colour = KIND_COLOURS[i % len(KIND_COLOURS)]
         _daily_bars(ax, pd.DatetimeIndex(y.index), y.to_numpy(float), colour, alpha=0.45)

@@ -21,9 +21,9 @@ not be placed cannot be given a day; they are counted in `unknown_time`.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
-from typing import Iterable
 
 import pandas as pd
 

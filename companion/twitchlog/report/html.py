@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
-from typing import Iterable
 
 from twitchlog import __version__
 from twitchlog.errors import UserError
 from twitchlog.report import charts as report_charts
 from twitchlog.report import dataset
+from twitchlog.report.trial_status import current_plan
 from twitchlog.stats import analysis, trial
 from twitchlog.stats.result import Result
 from twitchlog.stats.sufficiency import PLACEBO_FALL, wording
 from twitchlog.store.db import Store
-from twitchlog.report.trial_status import current_plan
 
 COMBINED = "all kinds"
 SECTIONS = ("summary", "effect", "timeline", "lags", "hours", "kinds", "quality", "methods")
@@ -75,7 +75,7 @@ def _correct_per_kind(results: dict[str, Result], main: str) -> None:
     if len(kinds) < 2:
         return
     adjusted = multipletests([results[k].p_value for k in kinds], method="holm")[1]
-    for name, p_holm in zip(kinds, adjusted):
+    for name, p_holm in zip(kinds, adjusted, strict=True):
         r = results[name]
         r.notes.append(f"One of {len(kinds)} per-kind analyses: Holm-adjusted p = {p_holm:.3g}.")
         if r.reports_effect and p_holm >= 0.05:

@@ -21,7 +21,6 @@ from twitchlog.firmware import eventlog, gestures
 from twitchlog.firmware import protocol as wire
 from twitchlog.hw.flash import FlashImage, LfsFS, PowerCut, mount
 
-
 DRIFT = 1.03  # the RTC runs 3% fast in deep sleep
 BOOT_LATENCY_MS = 150  # wake to Python running: the first click is already over
 START_UTC = 820_000_000  # true time (s since 2000) when the demo device is first powered
@@ -103,7 +102,7 @@ def run(weeks: int = 8, seed: int = 7, out=None) -> int:
             dev.rtc_offset, dev.rtc_set_true = 0, day_start + 72100
         # The evening sync sets the clock: an anchor, then the RTC is exact.
         sync_time = day_start + 22.5 * 3600
-        device_clock = companion_clock.DeviceClock(lambda: dev.rtc(sync_time), lambda v: None, dev.log, dev.boot)
+        device_clock = companion_clock.DeviceClock(lambda t=sync_time: dev.rtc(t), lambda v: None, dev.log, dev.boot)
         device_clock.set(int(sync_time))
         dev.rtc_offset, dev.rtc_set_true = int(sync_time), sync_time
 

@@ -1,1 +1,4 @@
-"""The statistics: the count model, randomization test, sufficiency, trial design, simulation. Pure: no store, no BLE, no terminal."""
+"""The statistics: the count model, randomization test, sufficiency, trial design, simulation.
+
+Pure: no store, no BLE, no terminal.
+"""

@@ -14,7 +14,8 @@ calibration in docs/statistics.md.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -300,7 +301,7 @@ def analyze(
 def _lag_profile(u, pos, y, X0, alpha, T) -> list[LagTerm]:
     cols = [effects.lagged(u, k) for k in range(4)] + [effects.rolling_mean(u, 14)]
     rows = []
-    for name, col in zip(LAG_TERMS, cols):
+    for name, col in zip(LAG_TERMS, cols, strict=True):
         z = col[pos]
         if np.std(z) == 0:
             rows.append((name, math.nan, math.nan, math.nan, math.nan))
@@ -324,5 +325,5 @@ def _lag_profile(u, pos, y, X0, alpha, T) -> list[LagTerm]:
         bh[ok] = effects.benjamini_hochberg(ps[ok])
     return [
         LagTerm(name, _rr(est) or math.nan, _rr(lo) or math.nan, _rr(hi) or math.nan, p, float(h), float(b))
-        for (name, est, lo, hi, p), h, b in zip(rows, holm, bh)
+        for (name, est, lo, hi, p), h, b in zip(rows, holm, bh, strict=True)
     ]

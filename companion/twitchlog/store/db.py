@@ -204,7 +204,7 @@ class Store:
         self.db.row_factory = sqlite3.Row
         self._migrate()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -234,7 +234,8 @@ class Store:
             raise UserError(f"{self.path}: not a twitchlog database ({e})") from None
         if version > SCHEMA_VERSION:
             raise UserError(
-                f"{self.path}: database schema {version} is newer than this twitchlog ({SCHEMA_VERSION}); upgrade twitchlog"
+                f"{self.path}: database schema {version} is newer than this twitchlog ({SCHEMA_VERSION}); "
+                "upgrade twitchlog"
             )
         for number in range(version, SCHEMA_VERSION):
             with self.transaction() as db:
@@ -281,7 +282,8 @@ class Store:
 
     def devices(self) -> list[Device]:
         rows = self.db.execute(
-            "SELECT d.*, (SELECT MAX(seq) FROM events e WHERE e.device_id = d.id) AS last_seq FROM devices d ORDER BY d.id"
+            "SELECT d.*, (SELECT MAX(seq) FROM events e WHERE e.device_id = d.id) AS last_seq "
+            "FROM devices d ORDER BY d.id"
         ).fetchall()
         return [
             Device(
@@ -325,13 +327,14 @@ class Store:
     def place_times(self, device_id: int) -> int:
         """(Re)derive UTC for all of a device's records from its anchors; returns rows changed."""
         rows = self.db.execute(
-            "SELECT seq, device_time, arg, boot_id, kind, utc, time_quality FROM events WHERE device_id = ? ORDER BY seq",
+            "SELECT seq, device_time, arg, boot_id, kind, utc, time_quality FROM events "
+            "WHERE device_id = ? ORDER BY seq",
             (device_id,),
         ).fetchall()
         placed = clock.place_times([tuple(r)[:5] for r in rows])
         changes = [
             (None if utc is None else int(round(utc)), quality, device_id, seq)
-            for row, (seq, utc, quality) in zip(rows, placed)
+            for row, (seq, utc, quality) in zip(rows, placed, strict=True)
             if (row[5], row[6]) != (None if utc is None else int(round(utc)), quality)
         ]
         with self.transaction() as db:

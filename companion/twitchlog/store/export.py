@@ -25,7 +25,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ FORMATS = ("csv", "json")
 def _iso(utc: Any) -> str | None:
     if utc is None:
         return None
-    return datetime.fromtimestamp(utc, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(utc, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _events(row: dict) -> dict:
@@ -115,7 +115,7 @@ def read_all(store: Store) -> dict[str, tuple[list[str], list[dict]]]:
         for table in FILES:
             cur = store.db.execute(table.sql)
             columns = [c[0] for c in cur.description]
-            rows = [table.shape(dict(zip(columns, r))) for r in cur.fetchall()]
+            rows = [table.shape(dict(zip(columns, r, strict=True))) for r in cur.fetchall()]
             if rows:
                 columns = list(rows[0])
             else:
@@ -180,7 +180,7 @@ def export(store: Store, out_dir: Path, fmt: str = "csv", *, force: bool = False
     except OSError as e:
         raise UserError(f"{out_dir}: cannot create the folder: {e}") from None
     written = []
-    for table, path in zip(FILES, paths):
+    for table, path in zip(FILES, paths, strict=True):
         columns, rows = data[table.name]
         if fmt == "csv":
             write = functools.partial(_write_csv, columns=columns, rows=rows)

@@ -85,7 +85,7 @@ class BumbleHost:
         )
         self._powered = False
 
-    async def power_on(self) -> "BumbleHost":
+    async def power_on(self) -> BumbleHost:
         if not self._powered:
             await self.device.power_on()
             self._powered = True
@@ -214,7 +214,7 @@ class BumbleClient(BaseBleakClient):
             connection = await asyncio.wait_for(
                 device.connect(self._target, transport=PhysicalTransport.LE, timeout=self._timeout), self._timeout + 1
             )
-        except (BaseBumbleError, asyncio.TimeoutError, TimeoutError) as e:
+        except (BaseBumbleError, TimeoutError) as e:
             raise BleakError(f"could not connect to {self._target}: {_describe(e)}") from e
         self._connection = connection
         connection.on("disconnection", self._on_disconnection)
@@ -235,7 +235,7 @@ class BumbleClient(BaseBleakClient):
         except BleakError:
             await self.disconnect()
             raise
-        except (BaseBumbleError, asyncio.TimeoutError, TimeoutError, asyncio.CancelledError) as e:
+        except (BaseBumbleError, TimeoutError, asyncio.CancelledError) as e:
             if isinstance(e, asyncio.CancelledError) and _we_are_cancelled():
                 raise
             await self.disconnect()
@@ -277,7 +277,7 @@ class BumbleClient(BaseBleakClient):
         try:
             # Bounded: if the link died under us no Disconnection Complete comes.
             await asyncio.wait_for(connection.disconnect(), 2.0)
-        except (BaseBumbleError, asyncio.TimeoutError):
+        except (TimeoutError, BaseBumbleError):
             pass  # already gone
         self._connection = None
         self._peer = None
@@ -287,7 +287,7 @@ class BumbleClient(BaseBleakClient):
             raise BleakError("not connected")
         try:
             await asyncio.wait_for(self._connection.pair(), self._timeout)
-        except (BaseBumbleError, asyncio.TimeoutError, TimeoutError, asyncio.CancelledError) as e:
+        except (BaseBumbleError, TimeoutError, asyncio.CancelledError) as e:
             if isinstance(e, asyncio.CancelledError) and _we_are_cancelled():
                 raise
             raise BleakError(f"pairing with {self._target} failed: {_describe(e)}") from e
@@ -308,7 +308,7 @@ class BumbleClient(BaseBleakClient):
     async def _att(self, what: str, operation: Any) -> Any:
         try:
             return await asyncio.wait_for(operation, self._timeout)
-        except (BaseBumbleError, asyncio.TimeoutError, TimeoutError) as e:
+        except (BaseBumbleError, TimeoutError) as e:
             raise BleakError(f"{what}: {_describe(e)}") from e
         except asyncio.CancelledError as e:
             if _we_are_cancelled():

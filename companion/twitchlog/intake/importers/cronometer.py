@@ -33,21 +33,22 @@ def parse_cronometer(path: Path) -> Parsed:
     for reader, values in rows:
         line = reader.line_num
 
-        def get(name: str) -> str:
-            key = col.get(name)
-            return values.get(key, "") if key else ""
-
+        cell = {name: values.get(key, "") if key else "" for name, key in col.items()}
         if not any(values.values()):
             continue
-        if not get("Mg"):  # Cronometer leaves it blank when the food has no magnesium data: unknown, not 0
+        if not cell["Mg"]:  # Cronometer leaves it blank when the food has no magnesium data: unknown, not 0
             parsed.skipped += 1
             continue
-        mg = number(get("Mg"), "Magnesium (mg)", path, line)
-        when = get("Time") or CRONO_DEFAULT_TIME
+        mg = number(cell["Mg"], "Magnesium (mg)", path, line)
+        when = cell["Time"] or CRONO_DEFAULT_TIME
         try:
-            day = datetime.strptime(get("Day"), "%Y-%m-%d").date()
+            day = datetime.strptime(cell["Day"], "%Y-%m-%d").date()
         except ValueError:
-            raise InputError(f"Day {get('Day')!r} is not a date like 2026-11-20", source=str(path), line=line) from None
+            raise InputError(
+                f"Day {cell['Day']!r} is not a date like 2026-11-20",
+                source=str(path),
+                line=line,
+            ) from None
         clock = None
         for fmt in CRONO_TIME_FORMATS:
             try:
@@ -58,13 +59,13 @@ def parse_cronometer(path: Path) -> Parsed:
         if clock is None:
             raise InputError(f"Time {when!r} is not a time like 08:15 or 8:15 AM", source=str(path), line=line)
         utc = int(datetime.combine(day, clock).astimezone().timestamp())  # local time, as Cronometer shows it
-        group, category, name = get("Group"), get("Category"), get("Food Name")
+        group, category, name = cell["Group"], cell["Category"], cell["Food Name"]
         supplement = category.lower() in CRONO_SUPPLEMENT or group.lower() in CRONO_SUPPLEMENT
         source = "supplement" if supplement else "diet"
         if mg > magnesium.MAX_ENTRY_MG:
             raise InputError(f"{mg:g} mg of magnesium in one entry looks wrong", source=str(path), line=line)
-        note = f"{name} ({get('Amount')})" if get("Amount") else name
-        key = keys(get("Day"), get("Time"), group, name, get("Amount"), mg)
+        note = f"{name} ({cell['Amount']})" if cell["Amount"] else name
+        key = keys(cell["Day"], cell["Time"], group, name, cell["Amount"], mg)
         form = magnesium.form_in_name(name) if supplement else None
         parsed.rows.append(row(utc, source, mg, key, "cronometer", form=form, note=note or None))
         parsed.by_source[group or "(no group)"] += 1
