@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STUBS  := micropython-esp32-stubs==1.29.0.post1
 
-.PHONY: setup demo test bench typecheck clean
+.PHONY: setup demo test test-fast lint bench typecheck clean
 
 setup: $(VENV)/.installed node_modules/.installed .typings/.installed
 
@@ -31,8 +31,25 @@ node_modules/.installed: package.json package-lock.json
 demo: setup
 	$(BIN)/twitchlog demo --out demo-out
 
-test: setup
+# The tiers a contributor skips in the fast loop (markers in pyproject.toml).
+SLOW_TIERS := slow or powercut or e2e or subprocess or deploy
+
+# Gates: lint and format (ruff), the companion's types (mypy); pyright checks
+# the firmware inside the test suite (tests/test_typecheck.py).
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# Everything: the gates, then every test tier.
+test: lint
 	$(BIN)/python -m pytest
+
+# The contributor's loop, under a minute: ruff, then the tests outside the slow tiers on every core.
+test-fast: setup
+	$(BIN)/ruff check -q .
+	$(BIN)/ruff format --check -q .
+	$(BIN)/python -m pytest -q -n auto -m "not ($(SLOW_TIERS))"
 
 bench: setup
 	$(BIN)/python tests/bench/run.py --out bench-results.md

@@ -8,7 +8,9 @@ import sys
 import click
 import pytest
 from click.testing import CliRunner
+
 from twitchlog import cli
+from twitchlog.cli import common
 from twitchlog.sim import core_demo
 
 
@@ -43,6 +45,39 @@ def test_bad_argument_is_one_clear_line():
     result = CliRunner().invoke(cli.main, ["demo", "--weeks", "many"])
     assert result.exit_code == 2
     assert "'many' is not a valid integer" in result.output
+
+
+def test_usage_errors_exit_2_as_the_readme_says(tmp_path):
+    """click's own parser errors exit 2 (README, exit codes); a negative amount reads as an option."""
+    result = CliRunner().invoke(cli.main, ["--db", str(tmp_path / "t.db"), "intake", "add", "-5mg"])
+    assert result.exit_code == 2
+    assert "No such option '-5'" in result.stderr and "Usage: " in result.stderr
+    assert not (tmp_path / "t.db").exists()  # nothing was opened, let alone written
+
+
+@pytest.mark.parametrize("name", ["no[/such].csv", "[bold]no.csv", "[red]x[/red] [link=y].csv"])
+def test_user_text_in_errors_prints_as_typed(tmp_path, name):
+    """Rich markup in a file name is the user's text, not styling: one line, the name verbatim, exit 1."""
+    result = CliRunner().invoke(cli.main, ["--db", str(tmp_path / "t.db"), "events", "import", str(tmp_path / name)])
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    line = result.stderr.strip()
+    assert line.startswith("twitchlog: ") and "\n" not in line
+    assert str(tmp_path / name) in line
+
+
+def test_user_text_in_tables_prints_as_typed(tmp_path, monkeypatch):
+    monkeypatch.setattr(common.out, "width", 200)  # the table's cells in full, not cut to fit 80 columns
+    db = ["--db", str(tmp_path / "t.db")]
+    runner = CliRunner()
+    added = runner.invoke(
+        cli.main, [*db, "events", "add", "cramp", "--at", "2026-11-20 10:00", "--site", "[b]calf[/b]"]
+    )
+    assert added.exit_code == 0, added.output
+    listed = runner.invoke(cli.main, [*db, "events", "list", "--json"])
+    assert json.loads(listed.output)[0]["body_site"] == "[b]calf[/b]"
+    table = runner.invoke(cli.main, [*db, "events", "list"])
+    assert "[b]calf[/b]" in table.output
 
 
 @pytest.mark.parametrize(

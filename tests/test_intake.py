@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
+
 from twitchlog import magnesium
 from twitchlog.cli.common import Settings
 from twitchlog.cli.intake import intake as intake_cli
@@ -60,7 +61,7 @@ def count(store: Store, table: str = "intake") -> int:
 
 
 # ------------------------------------------------------------ forms and amounts
-def test_elemental_table_is_the_briefs_and_aliases_map_to_it():
+def test_elemental_table_is_the_nih_one_and_aliases_map_to_it():
     assert len(magnesium.ELEMENTAL_PERCENT) == 12
     assert magnesium.ELEMENTAL_PERCENT["oxide"] == 60.3 and magnesium.ELEMENTAL_PERCENT["orotate"] == 7.3
     for text, form in [
@@ -466,7 +467,7 @@ def test_every_intake_command_and_option_has_help():
 
 
 def test_a_version_1_database_is_upgraded_in_place(tmp_path):
-    from twitchlog.store.db import MIGRATIONS, SCHEMA_VERSION
+    from twitchlog.store.schema import MIGRATIONS, SCHEMA_VERSION
 
     path = tmp_path / "old.db"
     con = sqlite3.connect(path)

@@ -7,11 +7,13 @@ import sqlite3
 import stat
 
 import pytest
+
 from twitchlog.errors import InputError, UserError
 from twitchlog.events.importer import import_events_csv
 from twitchlog.firmware import clock
 from twitchlog.firmware import protocol as P
-from twitchlog.store.db import SCHEMA_VERSION, Store
+from twitchlog.store.db import Store
+from twitchlog.store.schema import SCHEMA_VERSION
 
 T0 = 847_000_000  # device seconds since 2000
 U = clock.UNIX_AT_2000
@@ -172,7 +174,12 @@ def test_gaps(store):
         store.add_gap(U + T0, U + T0)
 
 
-CSV_OK = "time,kind,severity,note\n2026-11-20 14:30,twitch,2,left eyelid\n2026-11-20T22:05:00+01:00,cramp,,calf\n2026-11-20 14:30,twitch,,\n"
+CSV_OK = (
+    "time,kind,severity,note\n"
+    "2026-11-20 14:30,twitch,2,left eyelid\n"
+    "2026-11-20T22:05:00+01:00,cramp,,calf\n"
+    "2026-11-20 14:30,twitch,,\n"
+)
 
 
 def test_csv_import_is_idempotent_and_keeps_identical_rows_apart(store, tmp_path):

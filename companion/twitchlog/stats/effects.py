@@ -1,7 +1,7 @@
 """Exposure definitions, the count-model fit and its autocorrelation-robust covariance.
 
-Exposure unit: ``u = log2(1 + mg/100)`` = ``log1p(mg/100) / log(2)``. It is the
-BRIEF's ``log1p(dose/100)`` rescaled so that 100 mg/day is exactly one unit:
+Exposure unit: ``u = log2(1 + mg/100)`` = ``log1p(mg/100) / log(2)``. It is
+``log1p(dose/100)`` rescaled so that 100 mg/day is exactly one unit:
 ``exp(beta)`` is the rate ratio of 100 mg/day against none, and at dose d the
 rate ratio is ``RR100 ** log2(1 + d/100)`` (200 mg -> 1.585 units, 300 mg -> 2),
 a saturating dose-response as absorption saturates.
