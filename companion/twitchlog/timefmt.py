@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from twitchlog.errors import UserError
 
@@ -44,4 +44,4 @@ def local(utc: int | float | None) -> str:
 def iso_utc(utc: int | float | None) -> str | None:
     if utc is None:
         return None
-    return datetime.fromtimestamp(utc, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(utc, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
