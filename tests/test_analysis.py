@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 from statsmodels.stats.multitest import multipletests
+
 from twitchlog.stats import analysis, effects, simulate, trial
 from twitchlog.stats.randomization import randomization_test
 
@@ -179,7 +180,7 @@ def test_randomization_p_comes_from_every_assignment_of_the_plan():
         ps.append(rt.p)
     stats, ps = np.abs(stats), np.array(ps)
     assert len(set(np.round(stats, 9))) > 16
-    for s, p in zip(stats, ps):
+    for s, p in zip(stats, ps, strict=True):
         assert p == pytest.approx(np.mean(stats >= s * (1 - 1e-9)))
     drawn = np.flatnonzero((trial.assignments(plan.pairs)[0] == np.array(plan.first_on)).all(axis=1))[0]
     assert ps[drawn] == pytest.approx(r.p_randomization)

@@ -34,6 +34,7 @@ def test_every_command_and_option_has_help_text():
                 assert param.help, f"`{name}` option {param.name} has no help"
 
 
+@pytest.mark.subprocess
 def test_console_script_runs_and_shows_help():
     proc = subprocess.run([sys.executable, "-m", "twitchlog.cli", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0
@@ -80,6 +81,7 @@ def test_user_text_in_tables_prints_as_typed(tmp_path, monkeypatch):
     assert "[b]calf[/b]" in table.output
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize(
     "args, message",
     [

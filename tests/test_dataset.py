@@ -4,6 +4,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+
 from twitchlog.firmware import protocol as P
 from twitchlog.intake import entries as intake
 from twitchlog.report import dataset
@@ -39,7 +40,7 @@ def test_events_counted_per_local_day_across_local_midnight(store):
     assert list(ds.daily("cramp")["events"]) == [0, 1, 0, 0]
     assert ds.tracked.all()  # the 7th had no presses: a tracked day with none
     # The same instants in UTC put the midnight event on the 5th.
-    utc_ds = dataset.build(store, tz=dt.timezone.utc, now=NOW)
+    utc_ds = dataset.build(store, tz=dt.UTC, now=NOW)
     assert list(utc_ds.counts["twitch"][:2]) == [2, 0]
     assert ds.hours.loc[23, "twitch"] == 1 and ds.hours.loc[0, "twitch"] == 1 and ds.hours.loc[10, "cramp"] == 1
 
@@ -68,7 +69,7 @@ def test_undone_presses_are_excluded(store):
     ]
     store.add_records(dev, records)
     store.place_times(dev)
-    ds = dataset.build(store, tz=dt.timezone.utc, now=NOW)
+    ds = dataset.build(store, tz=dt.UTC, now=NOW)
     assert ds.counts.to_numpy().sum() == 2
     assert ds.counts["twitch"].sum() == 1 and ds.counts["cramp"].sum() == 1
 

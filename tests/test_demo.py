@@ -5,8 +5,12 @@ from __future__ import annotations
 import re
 import sqlite3
 
+import pytest
 from click.testing import CliRunner
+
 from twitchlog import cli
+
+pytestmark = pytest.mark.e2e
 
 
 def test_a_two_week_demo_runs_end_to_end(tmp_path):

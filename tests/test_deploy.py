@@ -15,8 +15,11 @@ import tty
 
 import pytest
 from conftest import FIRMWARE, ROOT, node_runtime
+
 from twitchlog.errors import UserError
 from twitchlog.hw import deploy as dp
+
+pytestmark = pytest.mark.deploy
 
 BOARD_SCRIPT = ROOT / "tests" / "mp" / "serial_board.mjs"
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from click.testing import CliRunner
+
 from twitchlog.cli import main
 from twitchlog.cli.export import export
 from twitchlog.firmware import clock
@@ -31,7 +32,8 @@ def rec(seq, t, kind=P.KIND_TWITCH, boot=1, arg=0):
 
 @pytest.fixture
 def db(tmp_path):
-    """A store with device records of every kind, manual events with annotations, intake of every shape, a gap, a plan."""
+    """A store with device records of every kind, manual events with annotations, intake of every shape,
+    a gap, a plan."""
     path = tmp_path / "export.db"
     with Store(path) as store:
         dev = store.device_id("AA:BB:CC:DD:EE:01", "twitchlog-01")
@@ -107,7 +109,7 @@ def test_round_trip_every_row_and_field(db, tmp_path, fmt):
         exported = read(out / f"{table}.{fmt}")
         assert f"{out / f'{table}.{fmt}'}: {len(rows)} row(s)" in r.output
         assert len(exported) == len(rows), table
-        for raw, got in zip(rows, exported):
+        for raw, got in zip(rows, exported, strict=True):
             for key, value in raw.items():  # every stored column, as stored
                 assert got[key] == (as_csv(value) if fmt == "csv" else value), (table, key)
     assert len(stored(db, "events")) == 8 and len(stored(db, "intake")) == 5
@@ -136,7 +138,7 @@ def test_events_keep_raw_device_fields_source_time_quality_and_annotations(db, t
     assert manual[1]["import_key"] == "csv:abc:3"
     for e in events:
         if e["utc"] is not None:
-            assert e["time_utc"] == datetime.fromtimestamp(e["utc"], timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            assert e["time_utc"] == datetime.fromtimestamp(e["utc"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def test_csv_is_utf8_with_a_header_and_keeps_newlines_and_quotes(db, tmp_path):

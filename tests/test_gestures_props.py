@@ -16,7 +16,7 @@ gesture = st.one_of(click_train, hold, pair)
 def _with_bounce(edges, bounces):
     """Insert contact bounce (shorter than the debounce time) after each edge."""
     out = []
-    for (t, level), n in zip(edges, bounces):
+    for (t, level), n in zip(edges, bounces, strict=False):  # the caller pads bounces: longer than edges
         out.append((t, level))
         for i in range(n):
             out.append((t + 3 + 6 * i, not level if i % 2 == 0 else level))

@@ -31,7 +31,7 @@ def wiring_table(board: str) -> dict[str, dict[str, str]]:
         cells = [c.strip() for c in line.strip("|").split("|")]
         if len(cells) != len(header):
             break
-        rows[cells[0]] = dict(zip(header, cells))
+        rows[cells[0]] = dict(zip(header, cells, strict=True))
     return rows
 
 
@@ -74,6 +74,7 @@ def test_wiring_diagram_is_valid_svg_naming_the_profile_pins(board):
         assert re.search(rf"(GPIO |IO){profile[key]['pin']}\b", text), (board, key)
 
 
+@pytest.mark.slow  # OpenSCAD
 def test_case_scad_renders_every_part(tmp_path):
     openscad = shutil.which("openscad")
     if openscad is None:

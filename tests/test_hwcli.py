@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 from test_deploy import SerialBoard
+
 from twitchlog.cli import hw as hwcli
 from twitchlog.errors import UserError
 

@@ -87,6 +87,7 @@ def test_elemental_table_is_the_nih_one_and_aliases_map_to_it():
         magnesium.elemental_from_compound(500, None)
 
 
+@pytest.mark.subprocess
 def test_the_statistics_do_not_load_sqlite_and_the_cli_group_is_light():
     assert magnesium.UPPER_LEVEL_MG == 350
     probe = "import sys, twitchlog.stats.analysis, twitchlog.stats.sufficiency; print('sqlite3' in sys.modules)"
@@ -388,6 +389,7 @@ def _peak(fn):  # noqa: ANN001, ANN202
         tracemalloc.stop()
 
 
+@pytest.mark.slow
 def test_apple_health_is_streamed_not_loaded_whole(tmp_path):
     path = tmp_path / "export.xml"
     size = _big_export(path, 50_000)

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from twitchlog.errors import UserError
 from twitchlog.hw import power
 

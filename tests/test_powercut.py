@@ -15,8 +15,11 @@ from __future__ import annotations
 import os
 
 import eventlog
-import powercut_workload as workload
 import pytest
+
+from support import powercut_workload as workload
+
+pytestmark = pytest.mark.powercut
 
 WORKERS = 2  # the CI machine has 2 cores
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from report_browser import distinct_colours, find_chromium, pixels_of, screenshot
+
+from support.report_browser import distinct_colours, find_chromium, pixels_of, screenshot
 from twitchlog import cli
 from twitchlog.cli.report import REPORT_NAME
 from twitchlog.cli.report import report as report_command
@@ -186,6 +187,7 @@ def test_cli_user_errors_are_one_line(tmp_path):
 
 
 # -- headless Chromium ------------------------------------------------------------------------
+@pytest.mark.slow  # a real browser
 def test_report_renders_in_headless_chromium(built, tmp_path):
     browser = find_chromium()
     if browser is None:

@@ -1,7 +1,7 @@
-"""The everyday CLI, as a user runs it: `twitchlog virtual-link`, `virtual-device` and the companion in separate processes.
+"""The everyday CLI, as a user runs it: `virtual-link`, `virtual-device` and the companion in separate processes.
 
 Includes the companion killed with SIGKILL between receive and commit and
-between commit and acknowledge (tests/kill_during_sync.py), and `sync --watch`
+between commit and acknowledge (tests/support/kill_during_sync.py), and `sync --watch`
 stopped with Ctrl-C.
 """
 
@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 from test_virtual_device_cli import _free_ports
+
+pytestmark = [pytest.mark.e2e, pytest.mark.subprocess]
 
 HERE = Path(__file__).parent
 
@@ -166,7 +168,7 @@ def test_companion_killed_mid_sync_loses_and_doubles_nothing(world, moment):
     device, companion = world
     press(device, "click", "double", "double", "click")
     pair(device, companion)
-    killed = companion("sync", via=[str(HERE / "kill_during_sync.py"), moment])
+    killed = companion("sync", via=[str(HERE / "support" / "kill_during_sync.py"), moment])
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     stored = listed(companion)
     if moment == "before-commit":

@@ -7,13 +7,11 @@ flash while it sleeps.
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from bumble.device import Device
 from bumble.gatt import Characteristic, Service
 from bumble.hci import Address
-from sync_rig import make_rig
+
 from twitchlog.ble import devicectl
 from twitchlog.ble import sync as sync_mod
 from twitchlog.ble.backends import bumble as bumble_bleak
@@ -25,25 +23,23 @@ from twitchlog.sim.virtual import VirtualDevice
 from twitchlog.sim.virtual.controller import VirtualController
 from twitchlog.store.db import Store
 
-
-def run(coro):
-    return asyncio.run(asyncio.wait_for(coro, 240))
+pytestmark = pytest.mark.e2e
 
 
 def assert_times(rig, pressed, tolerance):
     """Every pressed event is in the store once, at its true UTC time within tolerance."""
     events = rig.store.events()
     assert [e.seq for e in events] == [p["seq"] for p in pressed]
-    for e, p in zip(events, pressed):
+    for e, p in zip(events, pressed, strict=True):
         assert e.utc is not None, e
         assert abs(e.utc - (p["time"] + UNIX_AT_2000)) <= tolerance, (e, p)
     return events
 
 
 # ---------------------------------------------------------------- times
-def test_clock_never_set_before_the_first_sync(tmp_path):
+def test_clock_never_set_before_the_first_sync(tmp_path, sim):
     async def body():
-        rig = await make_rig(tmp_path)
+        rig = await sim.sync_rig(tmp_path)
         pressed = []
         for kind in ("click", "double", "click"):
             pressed.append(await rig.press(kind))
@@ -55,14 +51,13 @@ def test_clock_never_set_before_the_first_sync(tmp_path):
         events = assert_times(rig, pressed, tolerance=2)
         assert {e.time_quality for e in events} == {"backdated"}
         assert [e.kind for e in events] == [P.KIND_TWITCH, P.KIND_CRAMP, P.KIND_TWITCH]
-        await rig.close()
 
-    run(body())
+    sim.run(body())
 
 
-def test_rtc_reset_by_power_loss_between_syncs(tmp_path):
+def test_rtc_reset_by_power_loss_between_syncs(tmp_path, sim):
     async def body():
-        rig = await make_rig(tmp_path)
+        rig = await sim.sync_rig(tmp_path)
         await rig.pair()
         await rig.sync()
         pressed = [await rig.press("click")]
@@ -77,14 +72,13 @@ def test_rtc_reset_by_power_loss_between_syncs(tmp_path):
         events = assert_times(rig, pressed, tolerance=2)
         boots = {row[0]: row[1] for row in rig.store.db.execute("SELECT seq, boot_id FROM events")}
         assert boots[events[0].seq] != boots[events[1].seq]  # two boots, each placed from its own anchor
-        await rig.close()
 
-    run(body())
+    sim.run(body())
 
 
-def test_five_percent_deep_sleep_drift_is_corrected_within_a_minute_over_a_day(tmp_path):
+def test_five_percent_deep_sleep_drift_is_corrected_within_a_minute_over_a_day(tmp_path, sim):
     async def body():
-        rig = await make_rig(tmp_path)
+        rig = await sim.sync_rig(tmp_path)
         await rig.pair()
         await rig.sync()
         await rig.device.advance(150)  # the sync window closes
@@ -101,20 +95,19 @@ def test_five_percent_deep_sleep_drift_is_corrected_within_a_minute_over_a_day(t
         assert device_minus_true > 3600  # about 70 minutes fast before the sync set it
         events = assert_times(rig, pressed, tolerance=60)
         assert {e.time_quality for e in events} == {"anchored"}
-        await rig.close()
 
-    run(body())
+    sim.run(body())
 
 
 # ---------------------------------------------------------------- faults
-def test_link_dropped_at_twenty_points_of_a_2000_record_sync(tmp_path, monkeypatch):
+def test_link_dropped_at_twenty_points_of_a_2000_record_sync(tmp_path, monkeypatch, sim):
     # At the minimum MTU each notification carries one record, so the drops
     # can land at any record, not only every 15th; and commits come every 45.
     monkeypatch.setattr(bumble_bleak, "WANTED_MTU", 23)
     monkeypatch.setattr(sync_mod, "BATCH", 45)
 
     async def body():
-        rig = await make_rig(tmp_path, preload=2000)
+        rig = await sim.sync_rig(tmp_path, preload=2000)
         await rig.pair()
         await devicectl.settings(rig.adapter, rig.store, None, {"sync_window_s": 900}, scan_timeout=2)
         await rig.device.advance(120)
@@ -139,14 +132,13 @@ def test_link_dropped_at_twenty_points_of_a_2000_record_sync(tmp_path, monkeypat
         stored = rig.stored()
         assert stored[: len(before)] == before  # every record, once, intact
         assert [r[0] for r in stored] == list(range(1, len(stored) + 1))  # no hole, no duplicate
-        await rig.close()
 
-    run(body())
+    sim.run(body())
 
 
-def test_device_reboot_mid_sync_then_resume(tmp_path):
+def test_device_reboot_mid_sync_then_resume(tmp_path, sim):
     async def body():
-        rig = await make_rig(tmp_path, preload=1500)
+        rig = await sim.sync_rig(tmp_path, preload=1500)
         pressed = [await rig.press("double")]
         before = rig.device.read_log()
         await rig.pair()
@@ -177,15 +169,14 @@ def test_device_reboot_mid_sync_then_resume(tmp_path):
         placed = {e.seq: e for e in rig.store.events()}
         for p in pressed:
             assert abs(placed[p["seq"]].utc - (p["time"] + UNIX_AT_2000)) <= 2
-        await rig.close()
 
-    run(body())
+    sim.run(body())
 
 
 # ---------------------------------------------------------------- clear messages
-def test_missing_bond_is_one_clear_line(tmp_path):
+def test_missing_bond_is_one_clear_line(tmp_path, sim):
     async def body():
-        rig = await make_rig(tmp_path)
+        rig = await sim.sync_rig(tmp_path)
         pressed = await rig.press("click")
         await rig.window()  # the sync window, not pairing mode
         with pytest.raises(UserError) as exc:
@@ -195,14 +186,13 @@ def test_missing_bond_is_one_clear_line(tmp_path):
         await rig.device.advance(200)
         await rig.device.wait_asleep()
         assert [r[0] for r in rig.device.read_log()] == [pressed["seq"]]  # nothing deleted, nothing anchored
-        await rig.close()
 
-    run(body())
+    sim.run(body())
 
 
-def test_device_out_of_range_is_one_clear_line(tmp_path):
+def test_device_out_of_range_is_one_clear_line(tmp_path, sim):
     async def body():
-        rig = await make_rig(tmp_path)
+        rig = await sim.sync_rig(tmp_path)
         await rig.pair()
         await rig.device.advance(200)
         await rig.device.wait_asleep()  # not advertising: asleep, or out of range
@@ -211,14 +201,13 @@ def test_device_out_of_range_is_one_clear_line(tmp_path):
         assert "\n" not in str(exc.value)
         with pytest.raises(UserError, match="is not advertising: out of range"):
             await rig.sync(target=str(rig.device.address))
-        await rig.close()
 
-    run(body())
+    sim.run(body())
 
 
-def test_wrong_device_is_one_clear_line(tmp_path):
+def test_wrong_device_is_one_clear_line(tmp_path, sim):
     async def body():
-        rig = await make_rig(tmp_path)
+        rig = await sim.sync_rig(tmp_path)
         other_radio = VirtualController("heart-rate-strap", link=rig.link)
         other = Device.with_hci("HRM", Address("D0:11:22:33:44:55"), other_radio, other_radio)
         other.add_service(
@@ -234,14 +223,13 @@ def test_wrong_device_is_one_clear_line(tmp_path):
         with pytest.raises(UserError, match="not a twitchlog device"):
             await devicectl.pair(rig.adapter, rig.store, "D0:11:22:33:44:55", scan_timeout=2)
         await other.stop_advertising()
-        await rig.close()
 
-    run(body())
+    sim.run(body())
 
 
-def test_second_sync_changes_nothing_and_settings_round_trip(tmp_path):
+def test_second_sync_changes_nothing_and_settings_round_trip(tmp_path, sim):
     async def body():
-        rig = await make_rig(tmp_path)
+        rig = await sim.sync_rig(tmp_path)
         pressed = [await rig.press("click"), await rig.press("double")]
         await rig.pair()
         first = await rig.sync()
@@ -257,16 +245,15 @@ def test_second_sync_changes_nothing_and_settings_round_trip(tmp_path):
         assert (changed["event_window_s"], changed["click1"]) == (5, P.KIND_EYELID)
         with pytest.raises(UserError, match="settings not changed: event_window_s"):
             await devicectl.settings(rig.adapter, rig.store, None, {"event_window_s": 5000}, scan_timeout=2)
-        await rig.close()
 
-    run(body())
+    sim.run(body())
 
 
-def test_a_fresh_database_syncs_a_device_that_acknowledged_into_another(tmp_path):
+def test_a_fresh_database_syncs_a_device_that_acknowledged_into_another(tmp_path, sim):
     """The device's log starts above seq 1 (acknowledged records reclaimed): no endless "hole"."""
 
     async def body():
-        rig = await make_rig(tmp_path)
+        rig = await sim.sync_rig(tmp_path)
         for kind in ("click", "double"):
             await rig.press(kind)
         await rig.pair()
@@ -278,16 +265,15 @@ def test_a_fresh_database_syncs_a_device_that_acknowledged_into_another(tmp_path
         result = await rig.sync()
         assert [e.seq for e in rig.store.events()] == [p["seq"] for p in pressed]
         assert result.acked_seq == pressed[0]["seq"] + 1  # and the new anchor
-        await rig.close()
 
-    run(body())
+    sim.run(body())
 
 
-def test_a_hole_the_device_confirms_is_stepped_over_and_never_committed_blindly(tmp_path):
+def test_a_hole_the_device_confirms_is_stepped_over_and_never_committed_blindly(tmp_path, sim):
     """Seqs skipped by the firmware after a failed write: the device says the range is empty."""
 
     async def body():
-        rig = await make_rig(tmp_path, preload=20)
+        rig = await sim.sync_rig(tmp_path, preload=20)
         # Damage one record in flash: its CRC fails, the reader skips it.
         image = rig.device.hw.image
         from twitchlog.hw.flash import LfsFS, mount
@@ -303,19 +289,19 @@ def test_a_hole_the_device_confirms_is_stepped_over_and_never_committed_blindly(
         await rig.sync()
         seqs = [r[0] for r in rig.stored()]
         assert seqs[:19] == valid and 7 not in seqs
-        await rig.close()
 
-    run(body())
+    sim.run(body())
 
 
-def test_an_erased_device_at_a_known_address_is_never_acknowledged_blindly(tmp_path):
+def test_an_erased_device_at_a_known_address_is_never_acknowledged_blindly(tmp_path, sim):
     async def body():
-        rig = await make_rig(tmp_path)
+        rig = await sim.sync_rig(tmp_path)
         for _ in range(5):
             await rig.press("click")
         await rig.pair()
         await rig.sync()  # the database now holds seqs 1..6
-        await rig.device.stop()
+        erased = sim.device(rig.device)  # the rig's teardown sees only the new device: check this one too
+        await erased.stop()
         # Same address, fresh flash (erased and redeployed): three new presses.
         rig.device = VirtualDevice.on_link(rig.link, clock=rig.clock, unique_id=b"\x0a\x0b\x0c\x0d\x0e\x0f")
         await rig.device.start()
@@ -339,6 +325,5 @@ def test_an_erased_device_at_a_known_address_is_never_acknowledged_blindly(tmp_p
         got = [e.seq for e in rig.store.events() if e.device_id == new_id]
         assert got == [p["seq"] for p in fresh]
         assert len(rig.store.devices()) == 2  # the old log is kept under the retired row
-        await rig.close()
 
-    run(body())
+    sim.run(body())

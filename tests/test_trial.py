@@ -5,6 +5,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+
 from twitchlog.stats import analysis, simulate, trial
 
 START = dt.date(2026, 3, 2)

@@ -7,12 +7,13 @@ from datetime import date, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
+
 from twitchlog.cli import main
 from twitchlog.cli.trial import DEFAULT_BLOCK_DAYS, DEFAULT_DOSE_MG, DEFAULT_FORM, DEFAULT_PAIRS, trial
 from twitchlog.intake import entries as intake
+from twitchlog.report.trial_status import current_plan
 from twitchlog.stats.trial import Plan
 from twitchlog.store.db import Store
-from twitchlog.report.trial_status import current_plan
 
 if "trial" not in main.commands:  # until cli.py registers it
     main.add_command(trial)

@@ -11,6 +11,8 @@ import subprocess
 import pytest
 from conftest import FIRMWARE, ROOT
 
+pytestmark = pytest.mark.slow  # pyright
+
 TYPINGS = ROOT / ".typings"
 PYRIGHT = ROOT / "node_modules" / ".bin" / "pyright"
 

@@ -10,10 +10,13 @@ import sys
 import time
 
 import pytest
-from ble_central import STATUS, Central, protocol
 from bumble.hci import Address
 from bumble.transport import open_transport
+
+from support.ble_central import STATUS, Central, protocol
 from twitchlog.sim.virtual.console import CommandError, parse_command
+
+pytestmark = [pytest.mark.e2e, pytest.mark.subprocess]
 
 
 def _free_ports(n):

@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "companion"))
 
 from scipy import stats  # noqa: E402
+
 from twitchlog.stats import (
     analysis,  # noqa: E402
     simulate,  # noqa: E402

@@ -21,6 +21,7 @@ import eventlog  # noqa: E402
 import protocol as P  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
+
 from twitchlog.hw.flash import FlashImage, LfsFS, mount  # noqa: E402
 
 MB = 1 << 20
@@ -112,7 +113,8 @@ def heap_figures() -> list[tuple[str, str, str]]:
             (
                 f"MicroPython heap serving {r['n']:,} records (.mpy)",
                 f"{r['peak'] / 1024:.1f} KB peak",
-                f"modules {r['modules'] / 1024:.1f} KB + log {(r['base'] - r['modules'] - r['interpreter']) / 1024:.1f} KB"
+                f"modules {r['modules'] / 1024:.1f} KB + "
+                f"log {(r['base'] - r['modules'] - r['interpreter']) / 1024:.1f} KB"
                 f" + serving {serving / 1024:.1f} KB; {r['served']:,} records in {r['steps']} notifications;"
                 f" {r['max_step_alloc']} B allocated per notification",
             )

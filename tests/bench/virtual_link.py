@@ -12,10 +12,12 @@ import sys
 import time
 from pathlib import Path
 
+# tests/, whose package `support` holds the rigs these figures share with the tests.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ble_central import bonded_central, preload_log, protocol  # noqa: E402
 from bumble.link import LocalLink  # noqa: E402
+
+from support.ble_central import bonded_central, preload_log, protocol  # noqa: E402
 from twitchlog.sim.virtual import SimClock, VirtualDevice  # noqa: E402
 
 RECORDS = 10_000

@@ -15,11 +15,9 @@ from bumble.hci import Address
 from bumble.keys import MemoryKeyStore
 from bumble.link import LocalLink
 from bumble.pairing import PairingConfig, PairingDelegate
-from twitchlog.firmware import (
-    eventlog,  # noqa: E402
-    protocol,  # noqa: E402
-)
-from twitchlog.hw.flash import LfsFS, mount  # noqa: E402
+
+from twitchlog.firmware import eventlog, protocol
+from twitchlog.hw.flash import LfsFS, mount
 from twitchlog.sim.virtual.controller import VirtualController
 
 
@@ -54,11 +52,11 @@ class Central:
         self._indicated = asyncio.Event()
 
     @classmethod
-    def on_link(cls, link: LocalLink) -> "Central":
+    def on_link(cls, link: LocalLink) -> Central:
         controller = VirtualController("central", link=link)
         return cls(controller, controller)
 
-    async def start(self) -> "Central":
+    async def start(self) -> Central:
         await self.device.power_on()
         return self
 
@@ -81,7 +79,7 @@ class Central:
     def char(self, uuid: UUID):
         assert self.peer is not None
         found = self.peer.get_characteristics_by_uuid(uuid)
-        assert found, "no characteristic %s" % uuid
+        assert found, f"no characteristic {uuid}"
         return found[0]
 
     async def read(self, uuid: UUID) -> bytes:
@@ -124,7 +122,7 @@ class Central:
         return out
 
 
-async def bonded_central(link: LocalLink, device) -> tuple["Central", int]:
+async def bonded_central(link: LocalLink, device) -> tuple[Central, int]:
     """Boot the device to deep sleep, hold it into pairing mode and bond a new central.
 
     Returns the central and the device's event mark from just before the hold.

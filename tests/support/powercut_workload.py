@@ -8,8 +8,11 @@ the log promises.
 
 from __future__ import annotations
 
+# Flat, as on the device: tests/test_powercut.py patches workload.eventlog and
+# must reach the very module object this workload uses.
 import eventlog
 import protocol as P
+
 from twitchlog.hw.flash import FlashImage, LfsFS, PowerCut, mount
 
 ROOT = "/log"
