@@ -28,8 +28,9 @@ import os
 import struct  # noqa: F401
 import traceback
 import types
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from bumble.device import Device
 from bumble.link import LocalLink
@@ -39,7 +40,8 @@ from twitchlog.hw.flash import FlashImage, LfsFS, PowerCut, mount
 from twitchlog.resources import firmware_dir
 from twitchlog.sim.virtual import radio
 from twitchlog.sim.virtual.controller import VirtualController
-from twitchlog.sim.virtual.hardware import HARD_RESET, WAKE_EXT0, WAKE_GPIO, DeepSleep, Hardware, Reset, boot_modules
+from twitchlog.sim.virtual.hardware import HARD_RESET, WAKE_EXT0, WAKE_GPIO, DeepSleep, Hardware, Reset
+from twitchlog.sim.virtual.mp import boot_modules
 from twitchlog.sim.virtual.simclock import SimClock
 
 FIRMWARE_DIR = firmware_dir()
@@ -141,7 +143,7 @@ class VirtualDevice:
 
     # ------------------------------------------------------------ construction
     @classmethod
-    def on_link(cls, link: LocalLink, **kwargs: Any) -> "VirtualDevice":
+    def on_link(cls, link: LocalLink, **kwargs: Any) -> VirtualDevice:
         controller = VirtualController("twitchlog-virtual", link=link)
         return cls(controller, controller, **kwargs)
 
@@ -200,7 +202,7 @@ class VirtualDevice:
             self._event_signal.clear()
             try:
                 await asyncio.wait_for(self._event_signal.wait(), remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     def mark(self) -> int:
@@ -229,7 +231,7 @@ class VirtualDevice:
             self.hw.power_lost = True  # stops a running firmware thread at its next call
             try:
                 await asyncio.wait_for(self._task, 30)
-            except (asyncio.TimeoutError, asyncio.CancelledError):
+            except (TimeoutError, asyncio.CancelledError):
                 self._task.cancel()
             self.hw.power_lost = False
             self.hw.image.powered = True
@@ -292,14 +294,7 @@ class VirtualDevice:
         await self.bumble.power_on()
         ble = radio.BLE(self.bumble, self._loop, self._irq_error, self.clock)
         self.ble = ble
-        bluetooth = types.ModuleType("bluetooth")
-        bluetooth.BLE = lambda: ble
-        bluetooth.UUID = radio.UUID
-        for name in dir(radio):
-            if name.startswith("FLAG_"):
-                setattr(bluetooth, name, getattr(radio, name))
-        modules, extra = boot_modules(self.hw, self._console)
-        modules["bluetooth"] = bluetooth
+        modules, extra = boot_modules(self.hw, ble, self._console)
         self.state = "awake"
         self.booted_at = self.clock.now()
         self.hw.orphan_errors.clear()

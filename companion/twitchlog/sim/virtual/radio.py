@@ -22,7 +22,8 @@ import asyncio
 import concurrent.futures
 import errno
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from bumble import hci
 from bumble.att import ATT_Error
@@ -31,6 +32,8 @@ from bumble.device import Device
 from bumble.gatt import GATT_DEVICE_NAME_CHARACTERISTIC, Characteristic, CharacteristicValue, Service
 from bumble.keys import KeyStore, PairingKeys
 from bumble.pairing import PairingConfig, PairingDelegate
+
+from twitchlog.sim.virtual.simclock import SimClock
 
 FLAG_READ = 0x0002
 FLAG_WRITE_NO_RESPONSE = 0x0004
@@ -59,6 +62,9 @@ DEFAULT_BUFFER = 20
 NOTIFY_BUFFERS = 12  # NimBLE's msys pool for outgoing PDUs, as on ESP32 builds
 CALL_TIMEOUT_S = 10.0
 
+# ble.irq(handler): handler(event, data); a read request's or secret's answer is its return value
+IrqHandler = Callable[[int, tuple[Any, ...]], Any]
+
 _PERMISSIONS = (
     (FLAG_READ, Characteristic.READABLE),
     (FLAG_WRITE | FLAG_WRITE_NO_RESPONSE, Characteristic.WRITEABLE),
@@ -73,6 +79,8 @@ _PERMISSIONS = (
 
 class UUID:
     """bluetooth.UUID: a 16-bit int, 2/4/16 raw little-endian bytes, or a 128-bit string."""
+
+    _le: bytes
 
     def __init__(self, value: Any) -> None:
         if isinstance(value, UUID):
@@ -114,7 +122,7 @@ class UUID:
 class _FirmwareKeyStore(KeyStore):
     """Bumble's key store, answered by the firmware's secret IRQs (so, by its flash)."""
 
-    def __init__(self, ble: "BLE") -> None:
+    def __init__(self, ble: BLE) -> None:
         self.ble = ble
 
     async def get(self, name: str) -> PairingKeys | None:
@@ -153,13 +161,13 @@ class BLE:
         device: Device,
         bumble_loop: asyncio.AbstractEventLoop,
         on_irq_error: Callable[[BaseException], None],
-        clock: Any,
+        clock: SimClock,
     ) -> None:
         self._device = device
         self._clock = clock
         self._bumble_loop = bumble_loop
         self._fw_loop: asyncio.AbstractEventLoop | None = None
-        self._handler: Callable | None = None
+        self._handler: IrqHandler | None = None
         self._on_irq_error = on_irq_error
         self._active = False
         self.settings: dict[str, Any] = {
@@ -173,13 +181,14 @@ class BLE:
         self._values: dict[int, bytearray] = {}
         self._alloc: dict[int, int] = {}
         self._append: dict[int, bool] = {}
-        self._chars: dict[int, Characteristic] = {}
+        self._chars: dict[int, Characteristic[bytes]] = {}
         self._unsent = 0
         self._pairing: set[int] = set()
         self.bonded_peers: set[str] = set()
         self.notifications = 0
         self.indications = 0
-        device.keystore = _FirmwareKeyStore(self)
+        self._keystore = _FirmwareKeyStore(self)
+        device.keystore = self._keystore
         device.pairing_config_factory = self._pairing_config
         device.on("connection", self._on_connection)
 
@@ -195,7 +204,7 @@ class BLE:
         finally:
             self._clock.release()
 
-    def _deliver(self, event: int, data: tuple, result: concurrent.futures.Future | None) -> None:
+    def _deliver(self, event: int, data: tuple[Any, ...], result: concurrent.futures.Future[Any] | None) -> None:
         """On the firmware loop: run the IRQ handler like MicroPython's scheduler."""
         value = None
         try:
@@ -206,7 +215,7 @@ class BLE:
         if result is not None and not result.done():
             result.set_result(value)
 
-    def post_irq(self, event: int, data: tuple) -> None:
+    def post_irq(self, event: int, data: tuple[Any, ...]) -> None:
         if self._fw_loop is None:
             return
         try:
@@ -214,18 +223,18 @@ class BLE:
         except RuntimeError:
             pass  # the firmware's loop has ended: the chip is going to sleep
 
-    async def call_irq(self, event: int, data: tuple) -> Any:
+    async def call_irq(self, event: int, data: tuple[Any, ...]) -> Any:
         """Deliver an event whose answer the stack needs (read permission, secrets)."""
         if self._fw_loop is None:
             return None
-        result: concurrent.futures.Future = concurrent.futures.Future()
+        result: concurrent.futures.Future[Any] = concurrent.futures.Future()
         try:
             self._fw_loop.call_soon_threadsafe(self._deliver, event, data, result)
         except RuntimeError:
             return None
         try:
             return await asyncio.wait_for(asyncio.wrap_future(result), CALL_TIMEOUT_S)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return None
 
     # ------------------------------------------------------------ configuration
@@ -259,7 +268,7 @@ class BLE:
                         attribute.value = str(value).encode()[:248]
         return None
 
-    def irq(self, handler: Callable) -> None:
+    def irq(self, handler: IrqHandler) -> None:
         self._fw_loop = asyncio.get_running_loop()
         self._handler = handler
 
@@ -353,7 +362,7 @@ class BLE:
 
         async def report() -> None:
             name = str(connection.peer_address)
-            bonded = name in self.bonded_peers or (await self._device.keystore.get(name)) is not None
+            bonded = name in self.bonded_peers or (await self._keystore.get(name)) is not None
             encrypted = 1 if connection.encryption else 0
             authenticated = 1 if connection.authenticated and self.settings["mitm"] else 0
             self.post_irq(
@@ -408,22 +417,21 @@ class BLE:
             out.append(tuple(handles))
         return tuple(out)
 
-    def _characteristic(self, uuid: UUID, flags: int) -> Characteristic:
+    def _characteristic(self, uuid: UUID, flags: int) -> Characteristic[bytes]:
         permissions = Characteristic.Permissions(0)
         for flag, permission in _PERMISSIONS:
             if flags & flag:
                 permissions |= permission
-        holder: dict[str, Characteristic] = {}
 
         async def read(connection: Any) -> bytes:
-            handle = holder["char"].handle
+            handle = char.handle
             answer = await self.call_irq(_IRQ_GATTS_READ_REQUEST, (connection.handle, handle))
             if answer:
                 raise ATT_Error(int(answer), handle)
             return bytes(self._values.get(handle, b""))
 
         async def write(connection: Any, value: bytes) -> None:
-            handle = holder["char"].handle
+            handle = char.handle
             stored = self._values[handle]
             if self._append[handle]:
                 stored += value[: max(0, self._alloc[handle] - len(stored))]
@@ -431,13 +439,12 @@ class BLE:
                 self._values[handle] = bytearray(value[: self._alloc[handle]])
             await self.call_irq(_IRQ_GATTS_WRITE, (connection.handle, handle))
 
-        char = Characteristic(
+        char: Characteristic[bytes] = Characteristic(
             uuid.to_bumble(),
             Characteristic.Properties(flags & 0x7F),
             permissions,
             CharacteristicValue(read=read, write=write),
         )
-        holder["char"] = char
         return char
 
     def gatts_read(self, value_handle: int) -> bytes:

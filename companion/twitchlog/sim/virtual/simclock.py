@@ -105,7 +105,7 @@ class SimClock:
             self._waiters.add(entry)
             try:
                 await asyncio.wait_for(event.wait(), None if self._holds else remaining / self.speed)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             finally:
                 self._waiters.discard(entry)
