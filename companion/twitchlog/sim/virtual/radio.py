@@ -129,6 +129,10 @@ class _FirmwareKeyStore(KeyStore):
         raw = await self.ble.call_irq(_IRQ_GET_SECRET, (SEC_PEER, 0, name.encode()))
         if not raw:
             return None
+        # Remembered so the encryption change that follows this key lookup can
+        # be reported at once, ahead of the central's next request (see
+        # BLE._after_encryption).
+        self.ble.bonded_peers.add(name)
         return PairingKeys.from_dict(json.loads(bytes(raw))["keys"])
 
     async def update(self, name: str, keys: PairingKeys) -> None:
@@ -140,6 +144,7 @@ class _FirmwareKeyStore(KeyStore):
             self.ble.bonded_peers.add(name)
 
     async def delete(self, name: str) -> None:
+        self.ble.bonded_peers.discard(name)
         await self.ble.call_irq(_IRQ_SET_SECRET, (SEC_PEER, name.encode(), None))
 
     async def get_all(self) -> list[tuple[str, PairingKeys]]:
@@ -360,9 +365,7 @@ class BLE:
         elif connection.handle in self._pairing:
             return
 
-        async def report() -> None:
-            name = str(connection.peer_address)
-            bonded = name in self.bonded_peers or (await self._keystore.get(name)) is not None
+        def post(bonded: bool) -> None:
             encrypted = 1 if connection.encryption else 0
             authenticated = 1 if connection.authenticated and self.settings["mitm"] else 0
             self.post_irq(
@@ -376,7 +379,18 @@ class BLE:
                 ),
             )
 
-        asyncio.ensure_future(report())
+        async def look_up_then_post() -> None:
+            post((await self._keystore.get(name)) is not None)
+
+        # NimBLE delivers the encryption change before it handles the next ATT
+        # request on the link.  When the bond is already known (its key was
+        # just looked up to encrypt), post now, in order; a lookup would let a
+        # read that follows overtake the update and be refused as unencrypted.
+        name = str(connection.peer_address)
+        if name in self.bonded_peers:
+            post(True)
+        else:
+            asyncio.ensure_future(look_up_then_post())
 
     def gap_pair(self, conn_handle: int) -> None:
         connection = self._device.lookup_connection(conn_handle)
