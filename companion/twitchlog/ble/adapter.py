@@ -72,9 +72,11 @@ class Adapter:
 
     async def __aexit__(self, *exc: object) -> None:
         if self._transport is not None:
-            await self._transport.close()
-            self._transport = None
-            self.host = None
+            transport, self._transport, self.host = self._transport, None, None
+            try:
+                await asyncio.wait_for(transport.close(), 5.0)  # bounded: Ctrl-C must end the program
+            except TimeoutError:
+                pass
 
     def _backend(self, kind: str) -> dict[str, Any]:
         if self.host is None:

@@ -130,7 +130,12 @@ class BumbleScanner(BaseBleakScanner):
 
     async def stop(self) -> None:
         self._host.device.remove_listener("advertisement", self._on_advertisement)
-        await self._host.device.stop_scanning()
+        try:
+            # Bounded: this also runs on the way out of a Ctrl-C, and Bumble waits
+            # for the controller's answer without a timeout.
+            await asyncio.wait_for(self._host.device.stop_scanning(), 2.0)
+        except (TimeoutError, BaseBumbleError):
+            pass  # the controller is gone or stuck: there is no scan left to stop
 
     def _on_advertisement(self, advertisement: Advertisement) -> None:
         # Like the OS stacks, merge the advertisement with its scan response
