@@ -8,6 +8,7 @@ stopped with Ctrl-C.
 from __future__ import annotations
 
 import json
+import os
 import queue
 import signal
 import subprocess
@@ -192,7 +193,11 @@ def test_sync_watch_syncs_when_the_device_advertises_and_stops_on_ctrl_c(world):
     device.send("advance 120")
     device.expect("asleep", since=mark)
     watcher = subprocess.Popen(
-        companion.command("sync", "--watch"), stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        companion.command("sync", "--watch"),
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONFAULTHANDLER": "1"},  # SIGABRT then prints where it hangs
     )
     log: list[str] = []
     threading.Thread(target=lambda: log.extend(iter(watcher.stderr.readline, "")), daemon=True).start()
@@ -209,7 +214,13 @@ def test_sync_watch_syncs_when_the_device_advertises_and_stops_on_ctrl_c(world):
         assert listed(companion) == pressed(device) and len(pressed(device)) == 1
     finally:
         watcher.send_signal(signal.SIGINT)
-        watcher.wait(timeout=30)
+        try:
+            watcher.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            watcher.send_signal(signal.SIGABRT)
+            watcher.wait(timeout=10)
+            time.sleep(0.5)
+            pytest.fail("sync --watch did not stop within 30 s of Ctrl-C; its stderr:\n" + "".join(log))
     time.sleep(0.5)  # the reader thread takes the last lines
     err = "".join(log)
     assert watcher.returncode == 0, err
