@@ -183,6 +183,10 @@ def test_companion_killed_mid_sync_loses_and_doubles_nothing(world, moment):
     assert info["status"]["count"] <= 1
 
 
+def _interruptible() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_sync_watch_syncs_when_the_device_advertises_and_stops_on_ctrl_c(world):
     device, companion = world
     pair(device, companion)
@@ -198,6 +202,9 @@ def test_sync_watch_syncs_when_the_device_advertises_and_stops_on_ctrl_c(world):
         stdout=subprocess.DEVNULL,
         text=True,
         env={**os.environ, "PYTHONFAULTHANDLER": "1"},  # SIGABRT then prints where it hangs
+        # Ctrl-C as in a terminal's foreground: a test run started in the
+        # background (as CI may) ignores SIGINT, and children inherit that.
+        preexec_fn=_interruptible,
     )
     log: list[str] = []
     threading.Thread(target=lambda: log.extend(iter(watcher.stderr.readline, "")), daemon=True).start()
