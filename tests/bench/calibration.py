@@ -35,11 +35,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "companion"))
 
-from scipy import stats  # noqa: E402
+from scipy import stats
 
 from twitchlog.stats import (
-    analysis,  # noqa: E402
-    simulate,  # noqa: E402
+    analysis,
+    simulate,
 )
 
 ALPHA = 0.05

@@ -16,9 +16,9 @@ from pathlib import Path
 # tests/, whose package `support` holds the rigs these figures share with the tests.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from support.sync_rig import make_rig  # noqa: E402
-from twitchlog.firmware import protocol as P  # noqa: E402
-from twitchlog.store.db import Store  # noqa: E402
+from support.sync_rig import make_rig
+from twitchlog.firmware import protocol as P
+from twitchlog.store.db import Store
 
 RECORDS = 10_000
 

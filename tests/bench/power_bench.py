@@ -40,10 +40,10 @@ from pathlib import Path
 # tests/, whose package `support` holds the rigs these figures share with the tests.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bumble.link import LocalLink  # noqa: E402
+from bumble.link import LocalLink
 
-from support.ble_central import CURRENT_TIME, bonded_central, protocol  # noqa: E402
-from twitchlog.sim.virtual import SimClock, VirtualDevice  # noqa: E402
+from support.ble_central import CURRENT_TIME, bonded_central, protocol
+from twitchlog.sim.virtual import SimClock, VirtualDevice
 
 EVENTS_PER_DAY = 20  # the day's records the daily sync moves
 EVENT_SAMPLES = 5

@@ -17,12 +17,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "firmware"))
 
-import eventlog  # noqa: E402
-import protocol as P  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
+import eventlog
+import protocol as P
+from rich.console import Console
+from rich.table import Table
 
-from twitchlog.hw.flash import FlashImage, LfsFS, mount  # noqa: E402
+from twitchlog.hw.flash import FlashImage, LfsFS, mount
 
 MB = 1 << 20
 

@@ -15,10 +15,10 @@ from pathlib import Path
 # tests/, whose package `support` holds the rigs these figures share with the tests.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bumble.link import LocalLink  # noqa: E402
+from bumble.link import LocalLink
 
-from support.ble_central import bonded_central, preload_log, protocol  # noqa: E402
-from twitchlog.sim.virtual import SimClock, VirtualDevice  # noqa: E402
+from support.ble_central import bonded_central, preload_log, protocol
+from twitchlog.sim.virtual import SimClock, VirtualDevice
 
 RECORDS = 10_000
 CONNECTION_INTERVAL_S = 0.030  # a typical phone/desktop central

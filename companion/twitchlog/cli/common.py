@@ -57,10 +57,6 @@ class Settings:
         return Adapter.parse(self.adapter_spec, self.db.with_name(self.db.stem + ".bumble-keys.json"))
 
 
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
-
-
 def run_ble(coro: Coroutine[Any, Any, T]) -> T:
     """Run a BLE command: an OSError from the Bluetooth stack (BlueZ's D-Bus socket missing,
     an adapter gone) becomes one line."""

@@ -1,6 +1,6 @@
 """`twitchlog trial ...`: plan a randomized N-of-1 trial, follow it, cancel it.
 
-The defaults, and why they are what they are, live in `twitchlog.stats.trial`.
+The defaults, and why they are what they are, live in `twitchlog.stats.plan_defaults`.
 `--pairs` and `--block-days` shorten a plan; the command then says what that
 costs.  "Today" is the system date; the hidden `--today` option (or the
 `TWITCHLOG_TODAY` variable), an ISO date, overrides it, for tests only.
@@ -17,7 +17,7 @@ from rich.text import Text
 
 from twitchlog.cli.common import Settings, err, out, print_json, styled
 from twitchlog.errors import UserError
-from twitchlog.stats.trial import DEFAULT_BLOCK_DAYS, DEFAULT_DOSE_MG, DEFAULT_FORM, DEFAULT_PAIRS
+from twitchlog.stats.plan_defaults import DEFAULT_BLOCK_DAYS, DEFAULT_DOSE_MG, DEFAULT_FORM, DEFAULT_PAIRS
 
 if TYPE_CHECKING:
     from twitchlog.stats.trial import Adherence, Plan
