@@ -35,6 +35,37 @@ def parse_when(text: str, *, what: str = "time", end_of_day: bool = False, relat
     return int(parsed.timestamp())
 
 
+#: Events may be up to this far ahead of the computer's clock (clock skew, a time typed a little ahead).
+FUTURE_TOLERANCE_S = 3600
+
+
+def future_problem(utc: int | float, *, now: float | None = None, whole_day: bool = False) -> str | None:
+    """Why `utc` cannot be a real past time (None when it can).
+
+    An event is refused more than FUTURE_TOLERANCE_S ahead of the clock. With
+    `whole_day` (intake: diet apps log the day's meals and doses ahead), any
+    time up to the end of today (local) plus the tolerance is accepted.
+    """
+    current = datetime.now().timestamp() if now is None else float(now)
+    limit = current + FUTURE_TOLERANCE_S
+    if whole_day:
+        today = datetime.fromtimestamp(current).astimezone()
+        midnight = today.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+        limit = max(limit, midnight.timestamp() + FUTURE_TOLERANCE_S)
+    if utc <= limit:
+        return None
+    ahead = (utc - current) / 86400
+    span = f"{ahead:.0f} days" if ahead >= 2 else f"{ahead * 24:.0f} hours"
+    return f"{local(utc)} is in the future ({span} from now); check the year and the date"
+
+
+def require_past(utc: int | float, *, what: str = "time", now: float | None = None, whole_day: bool = False) -> None:
+    """UserError when `utc` is in the future (see `future_problem`)."""
+    problem = future_problem(utc, now=now, whole_day=whole_day)
+    if problem:
+        raise UserError(f"{what}: {problem}")
+
+
 def local(utc: int | float | None) -> str:
     if utc is None:
         return "time unknown"

@@ -10,7 +10,7 @@ from rich.table import Table
 from twitchlog.cli.common import Settings, out, print_json
 from twitchlog.errors import UserError
 from twitchlog.kinds import KIND_CODES, kind_code, kind_name
-from twitchlog.timefmt import iso_utc, local, parse_when
+from twitchlog.timefmt import iso_utc, local, parse_when, require_past
 
 KINDS_HELP = ", ".join(KIND_CODES)
 
@@ -70,6 +70,7 @@ def add_event(
 ) -> None:
     code = kind_code(kind)
     utc = parse_when(when, what="--at")
+    require_past(utc, what="--at")
     with settings.store() as store:
         event_id = store.add_event(utc, code, severity=severity, body_site=site, note=note)
     out.print(f"added event {event_id}: {kind_name(code)} at {local(utc)}")

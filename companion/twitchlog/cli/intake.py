@@ -11,7 +11,7 @@ from rich.table import Table
 from twitchlog.cli.common import Settings, err, out, print_json, styled
 from twitchlog.intake.entries import SOURCES
 from twitchlog.magnesium import KNOWN_FORMS_HELP
-from twitchlog.timefmt import iso_utc, local, parse_when
+from twitchlog.timefmt import iso_utc, local, parse_when, require_past
 
 
 def _warn(text: str) -> None:
@@ -66,6 +66,7 @@ def add(
 
     mg = parse_amount(amount) if amount is not None else None
     utc = parse_when(when, what="--at")
+    require_past(utc, what="--at", whole_day=True)
     with settings.store() as store:
         added = add_intake(
             store, mg, form=form, utc=utc, compound=compound, product=product, servings=servings, diet=diet, note=note

@@ -24,7 +24,7 @@ from pathlib import Path
 from twitchlog.errors import InputError, UserError
 from twitchlog.kinds import kind_code
 from twitchlog.store.db import Store
-from twitchlog.timefmt import parse_when
+from twitchlog.timefmt import future_problem, parse_when
 
 REQUIRED = ("time", "kind")
 OPTIONAL = ("severity", "note", "body_site")
@@ -77,6 +77,9 @@ def _parse(reader: csv.DictReader, path: Path) -> list[dict]:
                 ) from None
             except UserError as e:
                 raise InputError(str(e), source=str(path), line=line) from None
+            problem = future_problem(utc)
+            if problem:
+                raise InputError(problem, source=str(path), line=line)
             if severity is not None and not 1 <= severity <= 5:
                 raise InputError(f"severity {severity} is not 1-5", source=str(path), line=line)
             # Identical rows stay distinct events (two twitches in one minute),

@@ -64,6 +64,45 @@ class Device:
     status_utc: int | None
 
 
+SQLITE_MAGIC = b"SQLite format 3\x00"
+OUR_TABLES = frozenset({"events", "devices", "gaps"})  # in every version of our schema (migration 1)
+
+
+def refuse_foreign(path: Path) -> None:
+    """UserError, touching nothing, when `path` holds data that is not a twitchlog database.
+
+    A missing or empty file is ours to create. Anything else must be SQLite
+    with either our tables or no tables at all (a fresh file); it is opened
+    read-only to look, so a foreign file keeps its bytes, mode and mtime.
+    """
+    try:
+        with path.open("rb") as f:
+            head = f.read(len(SQLITE_MAGIC))
+    except FileNotFoundError:
+        return
+    except OSError as e:
+        raise UserError(f"{path}: cannot open the database: {e.strerror}") from None
+    if not head:
+        return
+    if head != SQLITE_MAGIC:
+        raise UserError(f"{path}: not a twitchlog database (not an SQLite file); left untouched")
+    try:
+        probe = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in probe.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            version = probe.execute("PRAGMA user_version").fetchone()[0]
+        finally:
+            probe.close()
+    except sqlite3.Error as e:
+        raise UserError(f"{path}: not a twitchlog database ({e}); left untouched") from None
+    if tables and not OUR_TABLES <= tables:
+        shown = ", ".join(sorted(tables)[:5]) + (" ..." if len(tables) > 5 else "")
+        raise UserError(
+            f"{path}: an SQLite database of another program (tables {shown}; schema version {version}), "
+            "not twitchlog's; left untouched. Give another --db path."
+        )
+
+
 def _now() -> int:
     return int(time.time())
 
@@ -73,6 +112,7 @@ class Store:
 
     def __init__(self, path: Path | str):
         self.path = Path(path)
+        refuse_foreign(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # Create it 0600 before SQLite does (SQLite gives its -wal and -shm

@@ -26,7 +26,7 @@ from xml.etree.ElementTree import ParseError, iterparse
 
 from twitchlog import magnesium
 from twitchlog.errors import InputError
-from twitchlog.intake.importers.common import Keys, Parsed, row
+from twitchlog.intake.importers.common import Keys, Parsed, past, row
 
 MAGNESIUM = "HKQuantityTypeIdentifierDietaryMagnesium"
 UNITS_TO_MG = {"mg": 1.0, "g": 1000.0, "mcg": 0.001, "µg": 0.001, "ug": 0.001}
@@ -134,6 +134,7 @@ def _record(elem, path: Path, line: int, keys: Keys, parsed: Parsed) -> None:  #
         start = datetime.strptime(attrs["startDate"].strip(), DATE_FORMAT)
     except ValueError:
         raise bad(f"startDate {attrs['startDate']!r} is not like 2026-11-20 08:00:00 +0100") from None
+    past(int(start.timestamp()), path, line)
     mg = value * factor
     if mg > magnesium.MAX_ENTRY_MG:
         raise bad(f"{mg:g} mg in one record looks wrong")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from twitchlog.errors import InputError
+from twitchlog.timefmt import future_problem
 
 
 @dataclass
@@ -70,3 +71,11 @@ def number(text: str, what: str, path: Path, line: int) -> float:
     if not value >= 0 or value == float("inf"):
         raise InputError(f"{what} {text!r} must be a number of at least 0", source=str(path), line=line)
     return value
+
+
+def past(utc: int, path: Path, line: int) -> int:
+    """`utc`, or an InputError naming the line when it is in the future (a mistyped year or date)."""
+    problem = future_problem(utc, whole_day=True)
+    if problem:
+        raise InputError(problem, source=str(path), line=line)
+    return utc

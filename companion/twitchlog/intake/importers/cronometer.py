@@ -7,7 +7,7 @@ from pathlib import Path
 
 from twitchlog import magnesium
 from twitchlog.errors import InputError
-from twitchlog.intake.importers.common import Keys, Parsed, csv_rows, number, row
+from twitchlog.intake.importers.common import Keys, Parsed, csv_rows, number, past, row
 
 # Cronometer (servings export)
 CRONO_REQUIRED = ("Day", "Food Name", "Magnesium (mg)")
@@ -58,7 +58,7 @@ def parse_cronometer(path: Path) -> Parsed:
                 continue
         if clock is None:
             raise InputError(f"Time {when!r} is not a time like 08:15 or 8:15 AM", source=str(path), line=line)
-        utc = int(datetime.combine(day, clock).astimezone().timestamp())  # local time, as Cronometer shows it
+        utc = past(int(datetime.combine(day, clock).astimezone().timestamp()), path, line)  # local, as shown
         group, category, name = cell["Group"], cell["Category"], cell["Food Name"]
         supplement = category.lower() in CRONO_SUPPLEMENT or group.lower() in CRONO_SUPPLEMENT
         source = "supplement" if supplement else "diet"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from twitchlog import magnesium
 from twitchlog.errors import InputError, UserError
-from twitchlog.intake.importers.common import Keys, Parsed, csv_rows, row
+from twitchlog.intake.importers.common import Keys, Parsed, csv_rows, past, row
 from twitchlog.timefmt import parse_when
 
 # Generic CSV
@@ -50,6 +50,7 @@ def parse_generic_csv(path: Path) -> Parsed:
             mg = magnesium.parse_amount(values["mg"])
         except UserError as e:
             raise InputError(str(e), source=str(path), line=line) from None
+        past(utc, path, line)
         source = CSV_SOURCES.get(values["source"].lower())
         if source is None:
             raise InputError(f"source {values['source']!r}: expected supplement or diet", source=str(path), line=line)
