@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STUBS  := micropython-esp32-stubs==1.29.0.post1
 
-.PHONY: setup demo test test-fast lint bench typecheck clean
+.PHONY: setup demo test test-fast lint bench typecheck clean micropython
 
 setup: $(VENV)/.installed node_modules/.installed .typings/.installed
 
@@ -59,3 +59,10 @@ typecheck: setup
 
 clean:
 	rm -rf $(VENV) node_modules .typings .pytest_cache .hypothesis bench-results.* demo-out
+
+# The real runtime of `virtual-device --runtime micropython`: MicroPython's unix
+# port with NimBLE, built once from Debian's source package and ../shared's
+# NimBLE archive (about a minute), rebuilt only when its inputs change.
+MICROPYTHON := .cache/micropython/micropython
+micropython:
+	bash companion/twitchlog/sim/unixport/build.sh .cache/micropython

@@ -6,7 +6,6 @@ import asyncio
 
 import pytest
 from bumble.att import ATT_Error
-from bumble.link import LocalLink
 
 from support.ble_central import (
     BATTERY,
@@ -21,13 +20,14 @@ from support.ble_central import (
     uuid16,
 )
 from twitchlog.sim.virtual import SimClock, VirtualDevice
+from twitchlog.sim.virtual.controller import VirtualLink
 
 pytestmark = pytest.mark.e2e
 
 
 async def _setup(sim, preload: int = 0, board: str = "esp32-devkit"):
     """A device asleep after its first boot and a central on its link, both closed by `sim` after the test."""
-    link = LocalLink()
+    link = VirtualLink()
     device = VirtualDevice.on_link(
         link, clock=SimClock(847_000_000, speed=20), board=board, unique_id=b"\x01\x02\x03\x04\x05\x06"
     )

@@ -23,7 +23,7 @@ from twitchlog.timefmt import FUTURE_TOLERANCE_S, future_problem
 
 
 def _cli(db, *args):
-    return CliRunner().invoke(cli.main, ["--db", str(db), *args])
+    return CliRunner().invoke(cli.main, ["--db", str(db), *map(str, args)])
 
 
 # -- future dates ------------------------------------------------------------------------
@@ -164,3 +164,194 @@ def test_an_empty_file_or_an_empty_sqlite_file_becomes_ours(tmp_path):
     sqlite3.connect(fresh).execute("PRAGMA user_version = 0").connection.close()
     with Store(fresh) as store:
         assert store.schema_version >= 1
+
+
+# -- one stray date cannot stretch the window ----------------------------------------------
+def _trial_store(path, *, stray=None, seed=3):
+    """84 days of a randomized plan (7-day blocks, 200 mg, true halving at 200 mg), stored as a user would."""
+    import numpy as np
+
+    from twitchlog.intake.entries import add_intake
+    from twitchlog.stats import simulate
+    from twitchlog.store.trials import save_plan
+
+    start = datetime(2026, 6, 1).date()
+    plan = simulate.trial.make_plan(start, 6, 7, 200.0, "glycinate", seed)
+    supp = simulate.plan_dosing(plan, 0)
+    rng = np.random.default_rng(seed)
+    y = simulate.counts(simulate.rate(supp, 3.0, 0.5 ** (1 / 1.585)), rng)
+    store = Store(path)
+    for i, (n, mg) in enumerate(zip(y, supp, strict=True)):
+        noon = datetime.combine(start + timedelta(days=i), datetime.min.time()).astimezone() + timedelta(hours=12)
+        for j in range(int(n)):
+            store.add_event(int(noon.timestamp()) + 60 * j, 1)
+        if mg:
+            add_intake(store, mg, form="glycinate", utc=int(noon.timestamp()) - 4 * 3600)
+    if stray is not None:
+        store.add_event(int(stray.timestamp()), 1)  # bypasses the CLI's check, as an old database or a device might
+    save_plan(store, plan.to_json())
+    return store, plan
+
+
+@pytest.mark.parametrize("stray", [datetime(2062, 6, 20, 9, 0), datetime(2025, 2, 20, 9, 0)])
+def test_a_stray_date_neither_stretches_the_window_nor_breaks_the_fit(tmp_path, stray):
+    from twitchlog.report import html as report
+
+    now = datetime(2026, 8, 25, 12, 0).astimezone().timestamp()
+    store, plan = _trial_store(tmp_path / "t.db", stray=stray.astimezone())
+    with store:
+        rep = report.build(store, now=now, n_rerandomizations=199)
+    assert rep.data.days == 84 + 0 and rep.data.first == plan.start  # not 621 or 3,721 days
+    note = " ".join(rep.data.notes)
+    assert stray.strftime("%Y-%m-%d") in note or "future" in note
+    m = rep.main
+    assert m.randomized  # the plan still covers the window
+    assert m.verdict.verdict != "cannot_estimate"
+    assert 0.2 < m.ci_low < m.ci_high < 1.2 and m.ci_high / m.ci_low > 1.1  # a real interval, not 0.998910-0.998911
+
+
+def test_stray_days_only_at_the_ends_and_only_small_clusters():
+    from datetime import date
+
+    from twitchlog.report.dataset import stray_days
+
+    body = [date(2026, 6, 1) + timedelta(days=i) for i in range(84) for _ in range(3)]
+    early, late = date(2024, 6, 1), date(2027, 1, 1)
+    assert stray_days(body + [early]) == {early}
+    assert stray_days(body + [early, late, late]) == {early, late}
+    # A break of two months in the middle, or a real earlier stretch of tracking, is no stray.
+    before = [date(2026, 1, 1) + timedelta(days=i) for i in range(20)]
+    assert stray_days(body + before) == set()
+    assert stray_days([early]) == set()  # nothing to compare with
+
+
+# -- degenerate fits ----------------------------------------------------------------------------
+def test_the_issues_broken_fits_are_degenerate():
+    import math
+
+    from twitchlog.stats.effects import degenerate
+
+    # RR 0.99891, CI 0.998910-0.998911 (a mistyped year).
+    est, lo, hi = math.log(0.99891), math.log(0.998910), math.log(0.998911)
+    assert "narrow" in degenerate(est, (hi - lo) / 4, lo, hi, 40.0)
+    # Remission: RR 1e-22, CI 0 to 1e+304.
+    assert "boundary" in degenerate(math.log(1e-22), 150.0, -700.0, math.log(1e304), 5.0)
+    assert "degrees of freedom" in degenerate(-0.3, 0.2, -1.2, 0.6, 1.4)
+    assert "collapsed" in degenerate(-0.3, 0.01, -0.33, -0.27, 8.0, se_model=0.4)
+    assert degenerate(-0.3, 0.2, -0.72, 0.12, 8.0, se_model=0.18) is None
+
+
+def _dates(n):
+    start = datetime(2026, 1, 5).date()
+    return [start + timedelta(days=i) for i in range(n)]
+
+
+def test_no_events_on_magnesium_is_cannot_estimate_with_a_readable_reason():
+    import re
+
+    import numpy as np
+
+    from twitchlog.stats import analysis, effects, simulate
+
+    plan, run_in = simulate.plan_for_days(84, 7, 200.0, seed=3)
+    supp = simulate.plan_dosing(plan, run_in)
+    y = simulate.counts(simulate.rate(supp, 3.0), np.random.default_rng(1))
+    y[effects.exposure_columns(effects.units(supp))[:, 0] > 0] = 0  # nothing at all while on magnesium
+    r = analysis.analyze(analysis.daily_frame(_dates(84), y, supp_mg=supp), plan, lag_profile=False)
+    assert r.verdict.verdict == "cannot_estimate" and not r.reports_effect
+    assert r.rate_ratio_per_100mg is None and "no events on the" in r.headline
+    assert "Randomized" in r.headline
+    d = r.to_dict()
+    assert d["verdict"] == "cannot_estimate" and d["probability_of_benefit"] is None
+    text = json.dumps(d, allow_nan=False) + r.headline + r.wording
+    assert not re.search(r"\de[+-]?\d\d", text)  # no 1e-22 or 1e+304 anywhere
+
+
+def test_remission_gives_finite_readable_output():
+    import re
+
+    import numpy as np
+
+    from twitchlog.stats import analysis, simulate
+
+    rng = np.random.default_rng(4)
+    supp = simulate.observational_dosing(84, 200.0, rng)
+    y = simulate.counts(simulate.rate(supp, 3.0), rng)
+    y[35:] = 0  # symptoms stop for seven weeks
+    r = analysis.analyze(analysis.daily_frame(_dates(84), y, supp_mg=supp))
+    text = r.headline + " " + r.wording + " " + " ".join(r.notes)
+    assert not re.search(r"\d{7,}", text)  # no 305-digit numbers
+    json.dumps(r.to_dict(), allow_nan=False)
+    assert r.verdict.verdict in ("cannot_estimate", "inconclusive", "not_enough_data", "likely_no_meaningful_effect")
+
+
+# -- forgotten doses are not switches --------------------------------------------------------
+def test_forgotten_doses_do_not_count_as_on_off_changes():
+    import math
+
+    import numpy as np
+
+    from twitchlog.stats import analysis, simulate
+    from twitchlog.stats.sufficiency import deliberate_switches
+
+    assert deliberate_switches(np.array([0, 0, 0, 1, 1, 0, 1, 1, 1, 0, 1, 1], bool)) == (1, 2)
+    assert deliberate_switches(np.array([0, 0, 0, 1, 1, 1, 0, 0, 0, 1, 1, 1], bool)) == (3, 0)
+    days = 84
+    supp = simulate.step_dosing(days, 42, 200.0)
+    supp[[55, 70]] = 0  # two forgotten doses
+    fall = np.linspace(0, math.log(0.4), days)  # symptoms falling by themselves
+    hits = 0
+    for seed in range(8):
+        y = simulate.counts(simulate.rate(supp, 3.0, 1.0, log_trend=fall), np.random.default_rng(seed))
+        r = analysis.analyze(analysis.daily_frame(_dates(days), y, supp_mg=supp), lag_profile=False)
+        assert r.dose_contrast["switches"] == 1 and r.dose_contrast["lapses"] == 2
+        assert any(s.what == "dose changes" and s.blocking for s in r.sufficiency)
+        hits += r.reports_effect or r.verdict.verdict == "likely_helps"
+    assert hits == 0
+
+
+# -- likely days without the device ---------------------------------------------------------
+def test_unmarked_days_without_the_device_are_named_with_the_gap_hint():
+    import numpy as np
+
+    from twitchlog.stats import analysis, simulate, wear
+
+    rng = np.random.default_rng(12)
+    y = simulate.counts(np.full(84, 3.0), rng)
+    y[30:42] = 0  # twelve days off the wrist
+    daily = analysis.daily_frame(_dates(84), y)
+    runs = wear.likely_unworn(daily)
+    assert [(r.first, r.last) for r in runs] == [(str(_dates(84)[30]), str(_dates(84)[41]))]
+    assert "twitchlog events gap 2026-02-04 2026-02-15" in wear.hint(runs)
+    # At the same rate without the gap, or at a low rate where empty days are common, nothing is flagged.
+    flagged = sum(
+        bool(wear.likely_unworn(analysis.daily_frame(_dates(84), simulate.counts(np.full(84, b), rng))))
+        for b in (3.0, 0.6)
+        for _ in range(50)
+    )
+    assert flagged <= 3
+
+
+def test_report_and_terminal_name_the_unworn_days(tmp_path):
+    from twitchlog.report import html as report
+
+    now = datetime(2026, 8, 25, 12, 0).astimezone().timestamp()
+    store, _ = _trial_store(tmp_path / "t.db")
+    with store:
+        # Delete twelve days of presses: the device stayed at home.
+        lo = int(datetime(2026, 7, 1).astimezone().timestamp())
+        hi = int(datetime(2026, 7, 13).astimezone().timestamp())
+        store.db.execute("DELETE FROM events WHERE utc >= ? AND utc < ?", (lo, hi))
+        rep = report.build(store, now=now, n_rerandomizations=99)
+    assert len(rep.unworn) == 1
+    run = rep.unworn[0]  # the twelve days, perhaps with a naturally empty day next to them
+    assert run.first <= "2026-07-01" and run.last >= "2026-07-12" and run.days <= 14
+    page = report.render(rep)
+    assert f"events gap {run.first} {run.last}" in page
+    assert page.index(f"events gap {run.first}") < page.index('id="effect"')  # in the summary, first
+    assert report.summary(rep)["likely_unworn"][0]["days"] == run.days
+    terminal = _cli(tmp_path / "t.db", "report", "--out", tmp_path / "r.html")
+    assert terminal.exit_code == 0, terminal.output
+    lines = terminal.output.splitlines()
+    assert lines[0].startswith("all kinds: ") or lines[0].startswith("twitch: ")  # the verdict comes first
+    assert f"events gap {run.first} {run.last}" in " ".join(lines)

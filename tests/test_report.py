@@ -237,4 +237,4 @@ def test_cli_summary_says_what_is_still_needed(tmp_path):
             store.add_event(_utc(dt.datetime(2026, 1, day, 9)), P.KIND_TWITCH)
     result = _run("--db", db, "report", "--out", tmp_path / "r.html")
     assert result.exit_code == 0, result.output
-    assert "Not enough data yet" in result.output and "needed: 5 tracked days; at least 28" in result.output
+    assert "Not enough data yet" in result.output and "5 tracked days; at least 28" in result.output

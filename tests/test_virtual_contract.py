@@ -28,7 +28,7 @@ from bumble.link import LocalLink
 
 from support.ble_central import Central
 from twitchlog.sim.virtual import radio
-from twitchlog.sim.virtual.controller import VirtualController
+from twitchlog.sim.virtual.controller import VirtualController, VirtualLink
 from twitchlog.sim.virtual.mp.bluetooth import Bluetooth
 from twitchlog.sim.virtual.simclock import SimClock
 
@@ -128,7 +128,7 @@ class Peripheral:
 
 async def _connected(sim: Any, flags: int) -> tuple[Peripheral, Central, int, int]:
     """A peripheral serving one characteristic and a central connected to it: (peripheral, central, conn, handle)."""
-    link = LocalLink()
+    link = VirtualLink()
     peripheral = sim.device(await Peripheral(link).start())
     handle = await peripheral.serve(flags)
     central = sim.central(await Central.on_link(link).start())

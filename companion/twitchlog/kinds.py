@@ -17,6 +17,23 @@ KIND_NAMES = {
     P.KIND_EYELID: "eyelid",
 }
 KIND_CODES = {name: code for code, name in KIND_NAMES.items()}
+# How a sentence names the events of a kind ("you logged 35% fewer twitches").
+KIND_PLURALS = {
+    "twitch": "twitches",
+    "cramp": "cramps",
+    "spasm": "spasms",
+    "tremor": "tremor episodes",
+    "tingling": "tingling episodes",
+    "restless-legs": "restless-legs episodes",
+    "migraine": "migraines",
+    "anxiety": "anxiety episodes",
+    "eyelid": "eyelid twitches",
+}
+
+
+def kind_plural(name: str) -> str:
+    """The events of kind `name` in a sentence; "symptom events" for anything else (e.g. all kinds)."""
+    return KIND_PLURALS.get(name, "symptom events" if name in ("all", "all kinds") else f"{name} events")
 
 
 def kind_name(code: int) -> str:

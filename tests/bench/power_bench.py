@@ -40,10 +40,10 @@ from pathlib import Path
 # tests/, whose package `support` holds the rigs these figures share with the tests.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bumble.link import LocalLink
 
 from support.ble_central import CURRENT_TIME, bonded_central, protocol
 from twitchlog.sim.virtual import SimClock, VirtualDevice
+from twitchlog.sim.virtual.controller import VirtualLink
 
 EVENTS_PER_DAY = 20  # the day's records the daily sync moves
 EVENT_SAMPLES = 5
@@ -76,7 +76,7 @@ def _last(events: list[dict], name: str) -> float:
 
 
 async def _measure(board: str) -> dict:
-    link = LocalLink()
+    link = VirtualLink()
     device = VirtualDevice.on_link(link, clock=SimClock(847_000_000, speed=20), board=board)
     # Pairing, once.
     central, mark = await bonded_central(link, device)

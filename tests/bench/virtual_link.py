@@ -15,10 +15,10 @@ from pathlib import Path
 # tests/, whose package `support` holds the rigs these figures share with the tests.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bumble.link import LocalLink
 
 from support.ble_central import bonded_central, preload_log, protocol
 from twitchlog.sim.virtual import SimClock, VirtualDevice
+from twitchlog.sim.virtual.controller import VirtualLink
 
 RECORDS = 10_000
 CONNECTION_INTERVAL_S = 0.030  # a typical phone/desktop central
@@ -26,7 +26,7 @@ PACKETS_PER_EVENT = 4  # notifications per connection event a central commonly a
 
 
 async def _serve_10k() -> dict:
-    link = LocalLink()
+    link = VirtualLink()
     device = VirtualDevice.on_link(link, clock=SimClock(847_000_000, speed=20))
     preload_log(device, RECORDS)
     central, _ = await bonded_central(link, device)
@@ -55,7 +55,7 @@ async def _idle_out(device: VirtualDevice, since: int) -> dict:
 
 
 async def _awake_per_event() -> float:
-    link = LocalLink()
+    link = VirtualLink()
     device = VirtualDevice.on_link(link, clock=SimClock(847_000_000, speed=20))
     await device.start()
     await device.advance(1)

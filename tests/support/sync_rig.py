@@ -15,7 +15,7 @@ from twitchlog.ble.backends.bumble import BumbleHost
 from twitchlog.firmware import protocol as P
 from twitchlog.firmware.clock import UNIX_AT_2000
 from twitchlog.sim.virtual import SimClock, VirtualDevice
-from twitchlog.sim.virtual.controller import VirtualController
+from twitchlog.sim.virtual.controller import VirtualController, VirtualLink
 from twitchlog.store.db import Store
 
 T0 = 847_000_000  # simulated true time, seconds since 2000 (Nov 2026)
@@ -84,7 +84,7 @@ class Rig:
 async def make_rig(
     tmp_path: Path, *, speed: float = 20, preload: int = 0, unique_id: bytes = b"\x0a\x0b\x0c\x0d\x0e\x0f"
 ) -> Rig:
-    link = LocalLink()
+    link = VirtualLink()
     clock = SimClock(T0, speed=speed)
     device = VirtualDevice.on_link(link, clock=clock, unique_id=unique_id)
     if preload:

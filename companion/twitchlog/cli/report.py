@@ -26,26 +26,47 @@ def _fmt(x: float | None, spec: str = ".2f") -> str:
     return "-" if x is None else format(x, spec)
 
 
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:+.0f}%"
+
+
 def print_summary(rep: Report, path: Path) -> None:
-    """The terminal's short summary: one row per kind, the main wording, what is still needed."""
+    """The terminal's short summary: the verdict per kind first, likely days without the device, then details."""
+    from twitchlog.stats.wear import hint
+
     m = rep.main
+    out.print(styled("[bold]{name}[/]: {headline}", name=rep.main_name, headline=m.headline))
+    for name, r in rep.results.items():
+        if name != rep.main_name:
+            out.print(styled("[bold]{name}[/]: {headline}", name=name, headline=r.headline))
+    if rep.unworn:
+        out.print(styled("[yellow]check:[/] {hint}", hint=hint(rep.unworn)))
     table = Table(
-        "kind", "rate ratio / 100 mg", "95% CI", "p", "days", "events", title="Effect of supplemental magnesium"
+        "kind",
+        "verdict",
+        "P(benefit)",
+        "P(>= 20% fewer)",
+        "change (90%)",
+        "RR / 100 mg (95% CI)",
+        "p",
+        "days",
+        "events",
+        title="Effect of supplemental magnesium: details",
     )
     for name, r in rep.results.items():
+        v = r.verdict
         table.add_row(
             name,
-            _fmt(r.rate_ratio_per_100mg),
-            f"{_fmt(r.ci_low)} - {_fmt(r.ci_high)}",
+            v.verdict.replace("_", " "),
+            _fmt(v.probability_of_benefit, ".0%"),
+            _fmt(v.probability_of_meaningful_benefit, ".0%"),
+            f"{_pct(v.percent_change)} ({_pct(v.percent_change_low)} to {_pct(v.percent_change_high)})",
+            f"{_fmt(r.rate_ratio_per_100mg)} ({_fmt(r.ci_low)} - {_fmt(r.ci_high)})",
             _fmt(r.p_value, ".3g"),
             str(r.days_used),
             str(r.events),
         )
     out.print(table)
-    out.print(m.wording, highlight=False, markup=False)
-    for s in m.sufficiency:
-        if s.blocking:
-            out.print(styled("[yellow]needed:[/] {message}", message=s.message))
     d = rep.data
     out.print(
         f"{d.first} to {d.last}: {d.days - d.untracked_days} tracked days, {d.untracked_days} untracked, "

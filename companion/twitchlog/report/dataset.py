@@ -32,6 +32,10 @@ from twitchlog.kinds import kind_name
 from twitchlog.store.db import Store
 
 LEAD_IN_DAYS = 13  # the 14-day mean reaches back 13 days before the day itself
+# A few events this far from all the others, before or after them, are taken as mistyped dates:
+# they are left out of the window instead of stretching it with empty "tracked" days.
+STRAY_GAP_DAYS = 30
+STRAY_MAX_EVENTS = 3
 ALL = "all"
 
 
@@ -98,6 +102,36 @@ def _table(counter: Counter, index: pd.Index, columns: list[str]) -> pd.DataFram
     return table
 
 
+def stray_days(days: Iterable[date]) -> set[date]:
+    """Event days at either end that sit apart from the rest: likely mistyped dates.
+
+    The event days are split where two consecutive ones are more than
+    STRAY_GAP_DAYS apart. Clusters of at most STRAY_MAX_EVENTS events at the
+    start or the end are stray (one stray date must not stretch the analysis
+    window: 84 days became 621 in the issue's reproduction). Clusters in the
+    middle cannot stretch anything and stay.
+    """
+    per_day = Counter(days)
+    ordered = sorted(per_day)
+    if not ordered:
+        return set()
+    clusters: list[list[date]] = [[ordered[0]]]
+    for prev, day in zip(ordered, ordered[1:], strict=False):
+        if (day - prev).days > STRAY_GAP_DAYS:
+            clusters.append([])
+        clusters[-1].append(day)
+    small = [sum(per_day[d] for d in c) <= STRAY_MAX_EVENTS for c in clusters]
+    if all(small):
+        return set()
+    stray: set[date] = set()
+    for order in (range(len(clusters)), range(len(clusters) - 1, -1, -1)):
+        for i in order:
+            if not small[i]:
+                break
+            stray.update(clusters[i])
+    return stray
+
+
 def gap_dates(gaps: Iterable[tuple[int, int]], first: date, last: date, tz: tzinfo | None = None) -> set[date]:
     """The local dates in first..last that a gap [start, end) overlaps, even partly."""
     out: set[date] = set()
@@ -133,11 +167,26 @@ def build(
         raise ValueError("no symptom events with a known time yet" + extra)
     now = datetime.now().timestamp() if now is None else float(now)
     today = _day(int(now), tz)
-    row = store.db.execute("SELECT MAX(finished_utc) FROM syncs WHERE outcome = 'ok'").fetchone()
-    covered = max([e.utc for e in placed if e.utc is not None] + ([row[0]] if row and row[0] else []))
-    first_event_day = _day(min(e.utc for e in placed if e.utc is not None), tz)
-    last = min(_day(int(covered), tz), today - timedelta(days=1))
     notes = []
+    future = [e for e in placed if e.utc is not None and _day(e.utc, tz) > today]
+    if future:
+        notes.append(
+            f"{len(future)} event(s) dated in the future (first: {min(_day(e.utc or 0, tz) for e in future)}) "
+            "are left out: check the device clock or the date typed (`twitchlog events list`)."
+        )
+    past = [e for e in placed if e.utc is not None and _day(e.utc, tz) <= today] or placed
+    stray = stray_days(_day(e.utc, tz) for e in past if e.utc is not None)
+    if stray:
+        shown = ", ".join(str(d) for d in sorted(stray)[:5]) + (" ..." if len(stray) > 5 else "")
+        notes.append(
+            f"{sum(_day(e.utc or 0, tz) in stray for e in past)} event(s) dated far from all the others ({shown}) "
+            "are left out of the analysis window: a mistyped date? Check them with `twitchlog events list`."
+        )
+    inside = [e.utc for e in past if e.utc is not None and _day(e.utc, tz) not in stray]
+    row = store.db.execute("SELECT MAX(finished_utc) FROM syncs WHERE outcome = 'ok'").fetchone()
+    covered = max(inside + ([row[0]] if row and row[0] else []))
+    first_event_day = _day(min(inside), tz)
+    last = min(_day(int(covered), tz), today - timedelta(days=1))
     if last < first_event_day:
         last = first_event_day
         notes.append(f"Every event is from today ({first_event_day}); today is shown although it is not over.")
@@ -155,6 +204,8 @@ def build(
     for e in placed:
         assert e.utc is not None
         d = _day(e.utc, tz)
+        if d in stray or d > today:  # noted above
+            continue
         if not first <= d <= last:
             outside += 1
             continue

@@ -16,15 +16,20 @@ from pathlib import Path
 
 from twitchlog import __version__
 from twitchlog.errors import UserError
+from twitchlog.kinds import kind_plural
 from twitchlog.report import charts as report_charts
 from twitchlog.report import dataset
 from twitchlog.report.trial_status import current_plan
-from twitchlog.stats import analysis, trial
+from twitchlog.stats import analysis, trial, wear
 from twitchlog.stats.result import Result
 from twitchlog.stats.sufficiency import PLACEBO_FALL, wording
+from twitchlog.stats.verdict import MEANINGFUL_THRESHOLD as MEANINGFUL
 from twitchlog.store.db import Store
 
 COMBINED = "all kinds"
+# The steady-state (acute + 14-day build-up) ratio is shown only when its CI ends are at most this far apart:
+# short on/off blocks barely move the 14-day mean, and a CI like 0.20-18.4 reads as a finding when it is none.
+STEADY_STATE_MAX_CI_RATIO = 4.0
 SECTIONS = ("summary", "effect", "timeline", "lags", "hours", "kinds", "quality", "methods")
 
 
@@ -33,6 +38,7 @@ class Report:
     data: dataset.Dataset
     plan: trial.Plan | None
     results: dict[str, Result]  # COMBINED first (when more than one kind), then each kind
+    unworn: list[wear.ZeroRun] = field(default_factory=list)  # likely days without the device
     generated: dt.datetime = field(default_factory=lambda: dt.datetime.now().astimezone())
 
     @property
@@ -62,9 +68,9 @@ def build(
     results = {}
     for name in names:
         daily = data.daily(None if name == COMBINED else name)
-        results[name] = analysis.analyze(daily, plan, n_rerandomizations=n_rerandomizations)
+        results[name] = analysis.analyze(daily, plan, n_rerandomizations=n_rerandomizations, what=kind_plural(name))
     _correct_per_kind(results, main=names[0])
-    return Report(data, plan, results)
+    return Report(data, plan, results, unworn=wear.likely_unworn(data.daily(None)))
 
 
 def _correct_per_kind(results: dict[str, Result], main: str) -> None:
@@ -109,7 +115,25 @@ def _figures(r: Result) -> dict:
     out["exposure"] = "log2(1 + mg/100): the rate ratio at dose d mg/day is RR ** log2(1 + d/100)"
     out["rr_at_dose"] = d.get("rr_at_dose")
     out["sufficiency"] = [s["message"] for s in d["sufficiency"]]
+    for key in VERDICT_KEYS:
+        out[key] = d[key]
     return out
+
+
+VERDICT_KEYS = (
+    "verdict",
+    "headline",
+    "verdict_reason",
+    "probability_of_benefit",
+    "probability_of_meaningful_benefit",
+    "meaningful_threshold",
+    "percent_change",
+    "percent_change_low",
+    "percent_change_high",
+    "credible_level",
+    "verdict_dose_mg",
+    "prior",
+)
 
 
 def summary(rep: Report, path: Path | None = None) -> dict:
@@ -117,6 +141,7 @@ def summary(rep: Report, path: Path | None = None) -> dict:
     out = {"kind": rep.main_name, **_figures(rep.main)}
     out["first_day"], out["last_day"] = rep.data.first.isoformat(), rep.data.last.isoformat()
     out["plan"] = rep.plan.to_dict() if rep.plan else None
+    out["likely_unworn"] = [r.to_dict() for r in rep.unworn]
     out["per_kind"] = {name: _figures(r) for name, r in rep.results.items() if name != rep.main_name}
     if path is not None:
         out["report"] = str(path)
@@ -162,6 +187,54 @@ def _figure(svg: str, caption: str) -> str:
     return f'<figure class="chart">{svg}<figcaption class="small">{_e(caption)}</figcaption></figure>'
 
 
+def _summary_section(rep: Report) -> str:
+    """The verdict first (one per kind), the likely days without the device, then the details in numbers."""
+    m, d = rep.main, rep.data
+    sure = m.verdict.verdict in ("likely_helps", "likely_no_meaningful_effect")
+    parts = [f"<p class='headline{'' if sure else ' warn'}' id='verdict'>{_e(m.headline)}</p>"]
+    others = [(name, r) for name, r in rep.results.items() if name != rep.main_name]
+    if others:
+        parts.append("<ul>" + "".join(f"<li><b>{_e(name)}</b>: {_e(r.headline)}</li>" for name, r in others) + "</ul>")
+    if rep.unworn:
+        parts.append(f"<p class='headline warn'>{_e(wear.hint(rep.unworn))}</p>")
+    parts.append(f"<p class='small'>Details: {_e(m.wording)}</p>")
+    parts.append(f"<p class='meta'>Design: {_e(m.design)}. Kinds: {_e(', '.join(d.kinds))}.</p>")
+    return "".join(parts)
+
+
+def _pct(x: float | None) -> str:
+    return "&ndash;" if x is None else f"{x:+.0f}%"
+
+
+def _verdict_table(rep: Report) -> str:
+    rows = []
+    for name, r in rep.results.items():
+        v = r.verdict
+        rows.append(
+            [
+                _e(name),
+                _e(v.verdict.replace("_", " ")),
+                _num(v.probability_of_benefit, "{:.0%}"),
+                _num(v.probability_of_meaningful_benefit, "{:.0%}"),
+                f"{_pct(v.percent_change)} ({_pct(v.percent_change_low)} to {_pct(v.percent_change_high)})",
+                _num(v.dose_mg, "{:g} mg"),
+            ]
+        )
+    head = [
+        "kind",
+        "verdict",
+        "chance of benefit",
+        f"chance of &ge; {MEANINGFUL:.0%} fewer",
+        "change in events (90% interval)",
+        "at dose",
+    ]
+    return (
+        _table(head, rows)
+        + f"<p class='small'>From a posterior over the effect at the dose: {_e(rep.main.verdict.prior)}; the "
+        "likelihood is the count model's estimate with its autocorrelation-robust standard error (Student-t).</p>"
+    )
+
+
 def _effect_section(rep: Report) -> str:
     rows = []
     for name, r in rep.results.items():
@@ -188,8 +261,8 @@ def _effect_section(rep: Report) -> str:
             f"At {a['dose_mg']:g} mg/day: rate ratio {_num(a['rate_ratio'])} "
             f"(95% CI {_num(a['ci_low'])} &ndash; {_num(a['ci_high'])})."
         )
-    if m.steady_state:
-        s = m.steady_state
+    s = m.steady_state
+    if s and s["ci_low"] and s["ci_high"] and (s["ci_high"] / s["ci_low"] <= STEADY_STATE_MAX_CI_RATIO):
         extra.append(
             f"Taken daily for two weeks or more (lags 0-3 plus the 14-day build-up): rate ratio "
             f"{_num(s['rate_ratio'])} per 100 mg/day "
@@ -197,7 +270,9 @@ def _effect_section(rep: Report) -> str:
         )
     extra.append(f"Estimand: {_e(m.estimand)}.")
     return (
-        _figure(chart, "Squares: rate ratio; lines: 95% CI; dashed line: no effect.")
+        _verdict_table(rep)
+        + "<h3>Details: the count model</h3>"
+        + _figure(chart, "Squares: rate ratio; lines: 95% CI; dashed line: no effect.")
         + table
         + "".join(f"<p class='small'>{x}</p>" for x in extra)
     )
@@ -237,6 +312,8 @@ def _quality_section(rep: Report) -> str:
         f"Days whose supplement amount was estimated from compound weight: {int(d.intake['supp_estimated'].sum())}; "
         f"days with no dietary magnesium data: {int(d.intake['diet_mg'].isna().sum())}.",
     ]
+    if rep.unworn:
+        items.append(wear.hint(rep.unworn))
     items += d.notes + list(m.notes)
     if m.adherence:
         a = m.adherence
@@ -248,7 +325,7 @@ def _quality_section(rep: Report) -> str:
         "".join(
             f"<li><b>{_e(s.what)}</b>: {_e(s.message)}{' (blocking)' if s.blocking else ''}</li>" for s in m.sufficiency
         )
-        or "<li>Enough data for an estimate worth reading.</li>"
+        or "<li>Enough data for the verdict above.</li>"
     )
     return (
         "<ul>"
@@ -294,12 +371,7 @@ def render(rep: Report) -> str:
     d = rep.data
     kinds_body = _figure(report_charts.per_kind(d.counts, d.tracked), "Bars: daily counts; line: 7-day mean.")
     body = [
-        _section(
-            "summary",
-            "Summary",
-            f"<p class='headline{'' if m.sufficient else ' warn'}'>{_e(m.wording)}</p>"
-            f"<p class='meta'>Design: {_e(m.design)}. Kinds: {_e(', '.join(d.kinds))}.</p>",
-        ),
+        _section("summary", "Summary", _summary_section(rep)),
         _section("effect", "Effect estimate", _effect_section(rep)),
         _section(
             "timeline",

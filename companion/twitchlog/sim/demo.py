@@ -19,8 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bumble.link import LocalLink
-
 from twitchlog.ble import devicectl
 from twitchlog.ble import sync as sync_mod
 from twitchlog.ble.adapter import Adapter
@@ -31,7 +29,7 @@ from twitchlog.intake import entries as intake
 from twitchlog.report import html as report
 from twitchlog.report.html import Report
 from twitchlog.sim.virtual import SimClock, VirtualDevice
-from twitchlog.sim.virtual.controller import VirtualController
+from twitchlog.sim.virtual.controller import VirtualController, VirtualLink
 from twitchlog.stats import simulate
 from twitchlog.store import trials as trialstore
 from twitchlog.store.db import Store
@@ -67,7 +65,7 @@ async def run(out: Path, *, weeks: int = 8, seed: int = 7, speed: float = 20.0, 
     days_ahead = simulate.demo_trial(start=dt.date.today() - dt.timedelta(days=weeks * 7), seed=seed, weeks=weeks)
     first = _utc(dt.datetime.combine(days_ahead.days[0].date, dt.time(7, 0)))
     clock = SimClock(first - UNIX_AT_2000, speed=speed)
-    link = LocalLink()
+    link = VirtualLink()
     state = Path(tempfile.mkdtemp(prefix="twitchlog-demo-device-"))
     device = VirtualDevice.on_link(link, clock=clock, state_dir=state)
     radio = VirtualController("companion", link=link)

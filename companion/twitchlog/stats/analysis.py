@@ -22,9 +22,10 @@ import pandas as pd
 
 from twitchlog.magnesium import UPPER_LEVEL_MG
 from twitchlog.stats import effects, trial
+from twitchlog.stats import verdict as verdicts
 from twitchlog.stats.randomization import randomization_test
 from twitchlog.stats.result import LagTerm, Result
-from twitchlog.stats.sufficiency import MIN_FIT_DAYS, check, wording
+from twitchlog.stats.sufficiency import MIN_FIT_DAYS, check, deliberate_switches, wording
 
 COLUMNS = ("events", "tracked", "supp_mg", "diet_mg")
 LAG_TERMS = ("lag 0", "lag 1", "lag 2", "lag 3", "14-day mean")
@@ -133,12 +134,14 @@ def analyze(
     lag_profile: bool = True,
     n_rerandomizations: int = 1999,
     seed: int = 0,
+    what: str = "symptom events",
 ) -> Result:
     """Rate ratio per 100 mg/day with a 95% CI, p-value, lag profile and sufficiency messages.
 
     `daily`: see module docstring / `daily_frame`. With a `plan`, the p-value
     comes from re-randomizing that plan (all 2**pairs assignments up to 4096
-    of them, else `n_rerandomizations` draws).
+    of them, else `n_rerandomizations` draws). `what` names the events in the
+    verdict's sentence ("twitches", "cramps"; default "symptom events").
     """
     df, notes = _complete(daily)
     T = len(df)
@@ -176,9 +179,14 @@ def analyze(
     }
 
     adh = trial.adherence(plan, df) if plan is not None else None
-    on_cal = supp > 0
-    switches = int(np.count_nonzero(on_cal[1:] != on_cal[:-1]))
+    switches, lapses = deliberate_switches(supp > 0)
     contrast["switches"] = switches
+    contrast["lapses"] = lapses
+    if lapses and plan is None:
+        notes.append(
+            f"{lapses} on/off stretch(es) of 1-2 days (a forgotten or an extra dose) are not counted as deliberate "
+            "on/off changes."
+        )
     suff = check(n_used, events, on_days, off_days, plan, adh, switches)
     series = df.copy()
     series["used"] = used
@@ -190,6 +198,7 @@ def analyze(
         series["planned_mg"] = sched["planned_mg"].reindex(series.index)
 
     fit = None
+    fit_problem = None
     can_fit = n_used >= MIN_FIT_DAYS and on_days >= 3 and off_days >= 3 and events >= 5
     if can_fit:
         X0, pos, design_desc = _design(df, used, n_used, notes)
@@ -198,6 +207,7 @@ def analyze(
         try:
             fit = effects.fit_counts(y, X, pos, T)
         except effects.FitError as e:
+            fit_problem = f"the count model could not be fitted ({e})" + _separation(y, Z_all[pos, 0])
             notes.append(
                 f"The count model could not be fitted: {e}. Typically no events at all in one stretch of days."
             )
@@ -236,16 +246,24 @@ def analyze(
         notes=notes,
         adherence=adh.to_dict() if adh else None,
         series=series,
+        what=what,
     )
     if fit is None:
         if not can_fit:
             notes.append("No model fitted: too few tracked days, events, or days on and off supplement.")
-        res.wording = wording(res)
+        _finish(res, None, fit_problem, planned=plan is not None)
         return res
 
     c = np.zeros(X.shape[1])
     c[1] = 1.0
     est, se, lo, hi, p = fit.contrast(c)
+    problem = effects.degenerate(est, se, lo, hi, fit.dof(c), math.sqrt(max(float(c @ fit.cov_model @ c), 0.0)))
+    if problem:
+        problem += _separation(y, Z_all[pos, 0])
+        notes.append(f"The fit is degenerate and is not reported: {problem}.")
+        res.model = fit.model
+        _finish(res, None, problem, planned=plan is not None)
+        return res
     for attr, cols in (("buildup", [2]), ("steady_state", [1, 2])):
         cc = np.zeros(X.shape[1])
         cc[cols] = 1.0
@@ -291,11 +309,47 @@ def analyze(
                     "compares the planned schedules, so non-adherence dilutes any effect toward none."
                 )
 
-    res.reports_effect = bool(res.sufficient and res.p_value is not None and res.p_value < 0.05)
+    # A claim needs the p-value and the interval to agree on the direction.
+    ci_excludes_one = (res.ci_high is not None and res.ci_high < 1) or (res.ci_low is not None and res.ci_low > 1)
+    res.reports_effect = bool(res.sufficient and res.p_value is not None and res.p_value < 0.05 and ci_excludes_one)
     if lag_profile:
         res.lag_profile = _lag_profile(u, pos, y, X0, fit.alpha, T)
-    res.wording = wording(res)
+    post = None
+    if dose:
+        k = float(effects.units(dose))
+        post = verdicts.posterior(k * est, k * se, nu, float(dose))
+    _finish(res, post, None)
     return res
+
+
+def _separation(y: np.ndarray, exposure: np.ndarray) -> str:
+    """Words for the usual cause of a broken fit: no events at all on one side of the comparison."""
+    on = exposure > 0
+    for side, mask, other in (("with", on, ~on), ("without", ~on, on)):
+        if mask.any() and other.any() and y[mask].sum() == 0 and y[other].sum() > 0:
+            return (
+                f"; no events on the {int(mask.sum())} tracked days {side} magnesium in the last four days, against "
+                f"{int(y[other].sum())} on the other {int(other.sum())} days ({y[other].mean():.2g}/day). "
+                "That is a large difference, but its size cannot be estimated from zero events"
+            )
+    return ""
+
+
+def _finish(res: Result, post: verdicts.Posterior | None, problem: str | None, *, planned: bool = False) -> None:
+    """The verdict (not enough data / cannot estimate / from the posterior), its sentence and the details wording."""
+    blocking = " ".join(s.message for s in res.sufficiency if s.blocking)
+    res.posterior = post
+    if blocking:
+        v = verdicts.Verdict("not_enough_data", reason=blocking)
+    elif problem or post is None:
+        v = verdicts.Verdict(
+            "cannot_estimate", reason=(problem or "no dose to evaluate the effect at") + "; see the data-quality notes."
+        )
+    else:
+        v = verdicts.decide(post)
+    res.verdict = v
+    res.headline = verdicts.sentence(v, res.what, randomized=res.randomized or planned)
+    res.wording = wording(res)
 
 
 def _lag_profile(u, pos, y, X0, alpha, T) -> list[LagTerm]:

@@ -224,6 +224,35 @@ def fit_counts(y: np.ndarray, X: np.ndarray, pos: np.ndarray, T: int, *, alpha: 
     return Fit(np.asarray(pois.params), cov, Hinv, mu, 0.0, "quasi-Poisson", B, notes, parts)
 
 
+# A fit is degenerate (no estimate worth showing) when any of these holds.
+MAX_ABS_LOG_RR = math.log(100.0)  # beyond 1/100..100 per 100 mg/day: a boundary estimate (separation)
+MAX_CI_RATIO = 1000.0  # upper/lower CI limit: the data say nothing
+MIN_CI_RATIO = 1.001  # a CI under 0.1% wide is impossible for symptom counts: a broken sandwich
+MIN_DOF = 2.0  # fewer effective degrees of freedom: the variance estimate is itself noise
+MIN_SE_RATIO = 0.05  # robust SE below 1/20 of the model's: a collapsed long-run variance
+
+
+def degenerate(est: float, se: float, lo: float, hi: float, dof: float, se_model: float | None = None) -> str | None:
+    """Why an estimate (log scale) from a fit must not be reported, in words; None when it may."""
+    if not all(math.isfinite(x) for x in (est, se, lo, hi, dof)) or se <= 0:
+        return "the fit gave non-finite estimates or standard errors"
+    if abs(est) > MAX_ABS_LOG_RR:
+        side = "below 1/100" if est < 0 else "above 100"
+        return (
+            f"the estimate ran to a boundary (a rate ratio {side} per 100 mg/day), "
+            "which happens when one side of the comparison has (almost) no events"
+        )
+    if hi - lo > math.log(MAX_CI_RATIO):
+        return "the interval is absurdly wide (its ends more than 1000-fold apart)"
+    if hi - lo < math.log(MIN_CI_RATIO):
+        return "the interval is implausibly narrow (under 0.1% wide): the standard error collapsed"
+    if dof < MIN_DOF:
+        return f"fewer than {MIN_DOF:.0f} effective degrees of freedom ({dof:.2g}) for the standard error"
+    if se_model is not None and se_model > 0 and se < MIN_SE_RATIO * se_model:
+        return "the autocorrelation-robust standard error collapsed (under 1/20 of the model's)"
+    return None
+
+
 def holm(p: np.ndarray) -> np.ndarray:
     """Holm step-down adjusted p-values."""
     from statsmodels.stats.multitest import multipletests

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from twitchlog.stats.verdict import Posterior, Verdict
+
 
 @dataclass
 class Sufficiency:
@@ -77,6 +79,10 @@ class Result:
     notes: list[str]
     adherence: dict | None
     series: pd.DataFrame = field(repr=False)
+    what: str = "symptom events"  # the events' name in the verdict's sentence
+    verdict: Verdict = field(default_factory=lambda: Verdict("not_enough_data"))
+    headline: str = ""  # the plain-language verdict: the report's first sentence
+    posterior: Posterior | None = field(default=None, repr=False)
     estimand: str = (
         "rate ratio of daily symptom events per 100 mg/day of supplemental elemental magnesium over the same and "
         "previous 3 days (lags 0-3 combined), adjusted for the 14-day mean intake; exposure log2(1 + mg/100), so "
@@ -117,6 +123,12 @@ class Result:
                 "estimand",
             )
         }
+        v = self.verdict.to_dict()
+        d["verdict"] = v.pop("verdict")
+        d["headline"] = self.headline
+        d["verdict_reason"] = v.pop("reason")
+        d["verdict_dose_mg"] = v.pop("dose_mg")
+        d.update(v)  # probability_of_benefit, ..._meaningful_benefit, meaningful_threshold, percent_change[_low/_high]
         d["sufficiency"] = [s.to_dict() for s in self.sufficiency]
         d["lag_profile"] = [vars(t).copy() for t in self.lag_profile]
         if include_series:

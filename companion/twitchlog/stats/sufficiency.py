@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from twitchlog.stats.result import Result, Sufficiency
 
 MIN_DAYS = 28  # tracked days before an estimate is worth reading
@@ -15,6 +17,34 @@ MIN_SWITCHES = 4  # observational: on/off changes; one start and no stop is a be
 MIN_PAIRS = 5  # 2**5 = 32 assignments: the smallest p a randomization test can give is 1/32
 TARGET_RR = 0.70  # the effect the precision message is sized for
 PLACEBO_FALL = 0.28  # placebo-arm fall in magnesium-for-cramps trials
+
+
+MIN_DELIBERATE_RUN = 3  # on or off stretches shorter than this, between two others, are lapses
+
+
+def deliberate_switches(on: np.ndarray) -> tuple[int, int]:
+    """(deliberate on/off changes, lapses) in a daily on/off series.
+
+    A stretch of 1-2 days between two stretches of the other state (a
+    forgotten dose, a one-off extra dose) is a lapse, not two switches: two
+    forgotten doses turned one start-and-continue into five changes in the
+    issue's reproduction, which defeated the before/after guard.
+    """
+    on = np.asarray(on, dtype=bool)
+    if len(on) == 0:
+        return 0, 0
+    edges = np.flatnonzero(on[1:] != on[:-1]) + 1
+    starts = np.concatenate([[0], edges])
+    runs = [int(n) for n in np.diff(np.concatenate([starts, [len(on)]]))]  # alternating on/off run lengths
+    lapses = 0
+    # Shortest interior stretch first: merge it and its two neighbours into one, until none is short.
+    while len(runs) > 2:
+        i = min(range(1, len(runs) - 1), key=lambda j: runs[j])
+        if runs[i] >= MIN_DELIBERATE_RUN:
+            break
+        runs[i - 1 : i + 2] = [runs[i - 1] + runs[i] + runs[i + 1]]
+        lapses += 1
+    return len(runs) - 1, lapses
 
 
 def check(n_used, events, on_days, off_days, plan, adh, switches) -> list[Sufficiency]:
@@ -97,6 +127,7 @@ def wording(r: Result) -> str:
         if not blocking:
             return "No estimate: the count model could not be fitted to these counts (see the data-quality notes)."
         return "Not enough data yet for an estimate. " + blocking
+    excludes_one = r.ci_high is not None and r.ci_low is not None and (r.ci_high < 1 or r.ci_low > 1)
     pct = (1 - r.rate_ratio_per_100mg) * 100
     direction = f"{abs(pct):.0f}% {'fewer' if pct >= 0 else 'more'}"
     head = (
@@ -107,6 +138,11 @@ def wording(r: Result) -> str:
         claim = (
             f" About {direction} symptom events at 100 mg/day than with none, taken over the last four days "
             "(at other doses the ratio is RR ** log2(1 + mg/100))."
+        )
+    elif r.sufficient and excludes_one:
+        claim = (
+            " The interval excludes no effect but the p-value does not reach 0.05: they answer different questions "
+            "(see the methods), so no effect is claimed on this test alone."
         )
     elif r.sufficient:
         claim = " This is compatible with no effect: chance alone could produce a difference this large."

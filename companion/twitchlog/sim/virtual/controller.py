@@ -1,4 +1,4 @@
-"""Bumble's simulated controller, with two things a real controller does that it leaves out.
+"""Bumble's simulated controller and link, with what a real radio does that they leave out.
 
 - LE Create Connection Cancel: a real controller ends the pending connection
   with an LE Connection Complete event (status Unknown Connection
@@ -8,6 +8,14 @@
 - HCI Reset: a real controller drops its links.  Bumble's does nothing, so
   after a host dies (a killed companion, a device that went to deep sleep)
   the peer stays "connected" to nobody.
+- A public address: Bumble's controllers all report 00:00:00:00:00:00, so a
+  host that uses its public identity (NimBLE does) makes up a new random one
+  at every boot, and its bonds are lost after each deep sleep.  Each
+  controller here has its own stable address, derived from its name.
+- Link-layer addressing: Bumble's link labels LE data with the sender's
+  *random* address whatever address the connection uses, so a peer connected
+  to a public address drops every packet.  VirtualLink labels it with the
+  connection's own address.
 
 Everything that runs a simulated link (the virtual device, `twitchlog
 virtual-link`, the tests) uses this class for every controller on the link.
@@ -16,15 +24,42 @@ virtual-link`, the tests) uses this class for every controller on the link.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from typing import Any
 
 from bumble import hci, ll
 from bumble.controller import Controller
+from bumble.core import PhysicalTransport
 from bumble.link import LocalLink
 from bumble.transport import open_transport
 
 
+def stable_public_address(name: str) -> hci.Address:
+    """A public device address that is the same for the same name, every run."""
+    raw = bytearray(hashlib.sha256(name.encode()).digest()[:6])
+    raw[0] &= 0xFC  # a universally administered unicast address, as a chip's is
+    return hci.Address(":".join("%02X" % b for b in raw), hci.Address.PUBLIC_DEVICE_ADDRESS)
+
+
+class VirtualLink(LocalLink):
+    def send_acl_data(
+        self, sender_controller: Controller, destination_address: hci.Address, transport: Any, data: bytes
+    ) -> None:
+        if transport != PhysicalTransport.LE:
+            return super().send_acl_data(sender_controller, destination_address, transport, data)
+        connection = sender_controller.le_connections.get(destination_address)
+        destination = self.find_le_controller(destination_address)
+        if connection is None or destination is None:
+            return None
+        source_address = connection.self_address
+        asyncio.get_running_loop().call_soon(destination.on_link_acl_data, source_address, transport, data)
+        return None
+
+
 class VirtualController(Controller):
+    def __init__(self, name: str, *, public_address: hci.Address | None = None, **kwargs: Any) -> None:
+        super().__init__(name, public_address=public_address or stable_public_address(name), **kwargs)
+
     def on_hci_le_create_connection_cancel_command(self, command: Any) -> hci.HCI_StatusReturnParameters:
         pending = self.pending_le_connection
         if pending is None:
@@ -63,13 +98,14 @@ class VirtualController(Controller):
 
 async def serve_link(transport_specs: list[str], ready: Any = None) -> None:
     """`twitchlog virtual-link`: one simulated radio link, a controller per HCI transport, until cancelled."""
-    link = LocalLink()
+    link = VirtualLink()
     transports = []
     try:
-        for index, spec in enumerate(transport_specs):
+        for spec in transport_specs:
             transport = await open_transport(spec)
             transports.append(transport)
-            VirtualController(f"C{index}", host_source=transport.source, host_sink=transport.sink, link=link)
+            # Named after its transport: the same command line gives the same addresses.
+            VirtualController(spec, host_source=transport.source, host_sink=transport.sink, link=link)
         if ready is not None:
             ready()
         await asyncio.get_running_loop().create_future()

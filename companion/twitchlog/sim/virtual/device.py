@@ -40,6 +40,7 @@ from twitchlog.hw.flash import FlashImage, LfsFS, PowerCut, mount
 from twitchlog.resources import firmware_dir
 from twitchlog.sim.virtual import radio
 from twitchlog.sim.virtual.controller import VirtualController
+from twitchlog.sim.virtual.events import EventStream, parse_console
 from twitchlog.sim.virtual.hardware import HARD_RESET, WAKE_EXT0, WAKE_GPIO, DeepSleep, Hardware, Reset
 from twitchlog.sim.virtual.mp import boot_modules
 from twitchlog.sim.virtual.simclock import SimClock
@@ -48,17 +49,6 @@ FIRMWARE_DIR = firmware_dir()
 
 FLASH_SIZE = 1 << 20
 START_UTC_2000 = 847_000_000  # 2026-11-03: a plausible "now" for a fresh simulation
-KIND_NAMES = {
-    protocol.KIND_TWITCH: "twitch",
-    protocol.KIND_CRAMP: "cramp",
-    protocol.KIND_SPASM: "spasm",
-    protocol.KIND_TREMOR: "tremor",
-    protocol.KIND_TINGLING: "tingling",
-    protocol.KIND_RESTLESS_LEGS: "restless_legs",
-    protocol.KIND_MIGRAINE: "migraine",
-    protocol.KIND_ANXIETY: "anxiety",
-    protocol.KIND_EYELID: "eyelid",
-}
 BOOT_LATENCY_S = 0.15  # wake to Python running on an ESP32
 
 
@@ -79,25 +69,7 @@ def _format(error: BaseException) -> str:
     return "".join(traceback.format_exception(error))
 
 
-def _parse_console(line: str) -> dict | None:
-    """'EVT recorded seq=3 kind=1' -> {"event": "recorded", "seq": 3, "kind": "twitch"}."""
-    parts = line.split()
-    if len(parts) < 2 or parts[0] != "EVT":
-        return None
-    event: dict[str, Any] = {"event": parts[1]}
-    for part in parts[2:]:
-        key, _, raw = part.partition("=")
-        try:
-            value: Any = int(raw)
-        except ValueError:
-            value = raw
-        if key == "kind" and isinstance(value, int):
-            value = KIND_NAMES.get(value, "kind_%d" % value)
-        event[key] = value
-    return event
-
-
-class VirtualDevice:
+class VirtualDevice(EventStream):
     def __init__(
         self,
         hci_source: Any,
@@ -126,9 +98,7 @@ class VirtualDevice:
         image, unique_id = self._open_state(unique_id)
         self.hw = Hardware(self.profile, image, self.clock, unique_id)
         self.address = radio.address_for(unique_id)
-        self.events: list[dict] = []
-        self._listeners: list[Callable[[dict], None]] = [on_event] if on_event else []
-        self._event_signal = asyncio.Event()
+        EventStream.__init__(self, on_event)
         self._wake_signal = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._stopping = False
@@ -166,15 +136,11 @@ class VirtualDevice:
         return FlashImage(buffer=self._flash_map), unique_id  # type: ignore[arg-type]
 
     # ------------------------------------------------------------ events
-    def emit(self, event: dict) -> None:
-        event.setdefault("time", round(self.clock.now(), 3))
-        self.events.append(event)
-        for listener in self._listeners:
-            listener(event)
-        self._event_signal.set()
+    def event_time(self) -> float:
+        return self.clock.now()
 
     def _console(self, line: str) -> None:
-        event = _parse_console(line)
+        event = parse_console(line)
         if event is None:
             event = {"event": "console", "line": line}
         elif event["event"] == "wake":
@@ -185,29 +151,6 @@ class VirtualDevice:
         if self._boot_held:
             self._boot_held = False
             self.clock.release()
-
-    async def wait_for(self, name: str, timeout: float = 10.0, since: int = 0, **match: Any) -> dict:
-        """The first event `name` (with fields `match`) at index >= since.  Real-time timeout."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            for event in self.events[since:]:
-                if event["event"] == name and all(event.get(k) == v for k, v in match.items()):
-                    return event
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0:
-                raise TimeoutError(
-                    "virtual device: no %r event %s within %.1fs; last: %s"
-                    % (name, match or "", timeout, self.events[-5:])
-                )
-            self._event_signal.clear()
-            try:
-                await asyncio.wait_for(self._event_signal.wait(), remaining)
-            except TimeoutError:
-                pass
-
-    def mark(self) -> int:
-        """An index for wait_for(since=...): only events after this point."""
-        return len(self.events)
 
     # ------------------------------------------------------------ life
     async def start(self) -> None:

@@ -1,0 +1,401 @@
+"""The virtual device on the real runtime: the firmware on MicroPython with NimBLE.
+
+Each boot is one process of the interpreter built by build.sh (32-bit,
+single-precision floats, the NimBLE host, a heap the size of an ESP32-C3's).
+It mounts the flash image as LittleFS, imports main.py, and runs in real
+time; deep sleep ends the process and a button press that matches the wake
+pin starts the next one.  Flash, the RTC (seconds since 2000, carried across
+boots by this driver), RTC memory and the bonds (in flash) survive.
+
+    device = MicroPythonDevice.on_link(link, state_dir=...)
+    await device.start()
+    await device.click()
+
+The events, and the world's actions (click, hold, advance, reboot, powercut),
+are those of the CPython runtime's VirtualDevice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from twitchlog.hw import deploy
+from twitchlog.resources import firmware_dir
+from twitchlog.sim.unixport.uart import HciUart
+from twitchlog.sim.virtual.controller import VirtualController, stable_public_address
+from twitchlog.sim.virtual.events import EventStream, parse_console
+from twitchlog.sim.virtual.hardware import DEEPSLEEP_RESET, HARD_RESET, PWRON_RESET, WAKE_EXT0, WAKE_GPIO, WDT_RESET
+
+FLASH_SIZE = 1 << 20  # as the CPython runtime's image: 256 sectors of 4 KB
+# The GC heap of MicroPython on an ESP32-C3 (ports/esp32/mpconfigport.h,
+# MICROPY_GC_INITIAL_HEAP_SIZE = 64 KB since v1.21).  The port can grow it
+# into ESP-IDF's heap, but with BLE active that heap is what NimBLE lives
+# on, and growing it there has crashed ble.active(True) (micropython#14293).
+# docs/virtual-device.md says more.
+HEAP_BYTES = 64 * 1024
+BOOT_TIMEOUT_S = 20.0
+BINARY_ENV = "TWITCHLOG_MICROPYTHON"
+
+
+def repo_build_dir() -> Path:
+    """Where `make micropython` puts the interpreter in a source checkout."""
+    return firmware_dir().resolve().parent / ".cache" / "micropython"
+
+
+def find_binary() -> Path:
+    """The built interpreter: $TWITCHLOG_MICROPYTHON, or the checkout's build."""
+    chosen = os.environ.get(BINARY_ENV)
+    path = Path(chosen) if chosen else repo_build_dir() / "micropython"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no MicroPython runtime at {path}: build it with `make micropython` "
+            f"(or point {BINARY_ENV} at one built by companion/twitchlog/sim/unixport/build.sh)"
+        )
+    return path
+
+
+class MicroPythonDevice(EventStream):
+    def __init__(
+        self,
+        uart: HciUart,
+        *,
+        state_dir: Path | str | None = None,
+        board: str = "esp32-devkit",
+        unique_id: bytes | None = None,
+        on_event: Callable[[dict], None] | None = None,
+        binary: Path | None = None,
+        heap_bytes: int = HEAP_BYTES,
+        battery_mv: int = 3900,
+    ) -> None:
+        super().__init__(on_event)
+        self.uart = uart
+        self.binary = binary or find_binary()
+        self.heap_bytes = heap_bytes
+        self.battery_mv = battery_mv
+        self.board = board
+        self.profile, _ = deploy.load_board(board)
+        self._tmp: tempfile.TemporaryDirectory | None = None
+        if state_dir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="twitchlog-mp-")
+            state_dir = self._tmp.name
+        self.state_dir = Path(state_dir)
+        self.unique_id = self._open_state(unique_id)
+        self.flash_path = self.state_dir / "flash.bin"
+        self.state = "off"  # off, awake, asleep, halted
+        self.boots = 0
+        self.crashes: list[str] = []
+        self.awake_s: list[float] = []  # real seconds awake, per boot
+        self._proc: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task | None = None
+        self._life_task: asyncio.Task | None = None
+        self._wake_signal = asyncio.Event()
+        # The chip's state across boots.
+        self._rtc_ms = 0  # RTC at _rtc_host (power-on: 2000-01-01)
+        self._rtc_host = time.monotonic()
+        self._rtc_memory = b""
+        self._reset_cause = PWRON_RESET
+        self._wake_reason = 0
+        self._wake: tuple[int, int] | None = None  # (pin, level) armed for deep sleep
+        self._pressed = False
+        self._exit: tuple[str, Any] | None = None  # why the current boot ended
+        self.led = False
+
+    @classmethod
+    def on_link(cls, link: Any, **kwargs: Any) -> MicroPythonDevice:
+        """A device whose controller sits on an in-process VirtualLink."""
+        uart = HciUart()
+        device = cls(uart, **kwargs)
+        VirtualController(
+            "twitchlog-mp-" + device.unique_id.hex(),
+            host_source=uart,
+            host_sink=uart,
+            link=link,
+            public_address=stable_public_address(device.unique_id.hex()),
+        )
+        return device
+
+    def _open_state(self, unique_id: bytes | None) -> bytes:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        meta_path = self.state_dir / "device.json"
+        if meta_path.exists():
+            return bytes.fromhex(json.loads(meta_path.read_text())["unique_id"])
+        unique_id = unique_id or os.urandom(6)
+        meta_path.write_text(json.dumps({"unique_id": unique_id.hex()}))
+        return unique_id
+
+    def event_time(self) -> float:
+        return self.rtc_ms() / 1000  # device time, as the CPython runtime stamps its events
+
+    # ------------------------------------------------------------ the chip's clock
+    def rtc_ms(self) -> int:
+        """The RTC now, in ms since 2000 (it runs whether the chip is awake or asleep)."""
+        return self._rtc_ms + int((time.monotonic() - self._rtc_host) * 1000)
+
+    def _set_rtc(self, ms: int) -> None:
+        self._rtc_ms, self._rtc_host = ms, time.monotonic()
+
+    # ------------------------------------------------------------ life
+    async def start(self) -> None:
+        self.uart.start()
+        await self._install()
+        self._life_task = asyncio.create_task(self._life())
+        await self.wait_for("wake", timeout=BOOT_TIMEOUT_S)
+
+    async def _install(self) -> None:
+        """`device deploy` onto the flash image: the compiled firmware and the board profile."""
+        if not self.flash_path.exists():
+            self.flash_path.write_bytes(b"\xff" * FLASH_SIZE)
+        _, artifacts = await asyncio.to_thread(deploy.build, self.board)
+        with tempfile.TemporaryDirectory(prefix="twitchlog-deploy-") as tmp:
+            for artifact in artifacts:
+                (Path(tmp) / artifact.name).write_bytes(artifact.data)
+            code = "import virtual_chip; virtual_chip.install(%r, %r)" % (str(self.flash_path), tmp)
+            proc = await asyncio.create_subprocess_exec(
+                str(self.binary),
+                "-X",
+                "heapsize=%d" % self.heap_bytes,
+                "-c",
+                code,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+            out, _ = await proc.communicate()
+        if proc.returncode != 0 or b"CHIP installed" not in out:
+            raise RuntimeError("installing the firmware on the flash image failed:\n" + out.decode(errors="replace"))
+
+    async def stop(self) -> None:
+        if self._life_task is not None:
+            self._life_task.cancel()
+            try:
+                await self._life_task
+            except asyncio.CancelledError:
+                pass
+        await self._kill()
+        self.uart.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+        self.state = "off"
+
+    async def _life(self) -> None:
+        while True:
+            outcome, detail = await self._boot_once()
+            if outcome == "sleep":
+                self.state = "asleep"
+                await self._sleep_until_woken()
+            elif outcome == "powercut":
+                self.emit({"event": "powercut"})
+                self._power_on()
+            elif outcome == "reset":
+                self.emit({"event": "reset", "cause": detail})
+                if detail == HARD_RESET:
+                    self._power_on()
+                self._reset_cause, self._wake_reason, self._wake = detail, 0, None
+            else:  # crash, or main.py returned: MicroPython would sit at the REPL until reset
+                if outcome == "crash":
+                    self.crashes.append(detail)
+                self.emit({"event": outcome, "error": detail})
+                self.state = "halted"
+                self._exit = None
+                while self._exit is None:
+                    self._wake_signal.clear()
+                    await self._wake_signal.wait()
+                self._power_on()
+                self._reset_cause = HARD_RESET
+
+    def _power_on(self) -> None:
+        self._set_rtc(0)
+        self._rtc_memory = b""
+        self._reset_cause, self._wake_reason, self._wake = PWRON_RESET, 0, None
+
+    async def _sleep_until_woken(self) -> None:
+        while True:
+            self._wake_signal.clear()
+            if self._exit is not None:  # reset or power cut while asleep
+                outcome, detail = self._exit
+                self._exit = None
+                if outcome == "powercut":
+                    self.emit({"event": "powercut"})
+                self._power_on()
+                if outcome == "reset":
+                    self._reset_cause = detail
+                return
+            if self._wake is not None and self._pin_level(self._wake[0]) == self._wake[1]:
+                self._reset_cause = DEEPSLEEP_RESET
+                self._wake_reason = WAKE_EXT0 if self.profile["wake"] == "ext0" else WAKE_GPIO
+                self._wake = None
+                return
+            await self._wake_signal.wait()
+
+    def _pin_level(self, pin: int) -> int:
+        button = self.profile["button"]
+        if pin == button["pin"]:
+            return button["active"] if self._pressed else 1 - button["active"]
+        return 0
+
+    async def _boot_once(self) -> tuple[str, Any]:
+        self.boots += 1
+        self._exit = None
+        button_pin = self.profile["button"]["pin"]
+        env = dict(os.environ)
+        env.update(
+            MICROPYBTUART=self.uart.path,
+            TL_RESET_CAUSE=str(self._reset_cause),
+            TL_WAKE_REASON=str(self._wake_reason),
+            TL_UNIQUE_ID=self.unique_id.hex(),
+            TL_BATTERY_MV=str(self.battery_mv),
+            TL_RTC_MS=str(self.rtc_ms()),
+            TL_RTC_MEMORY=self._rtc_memory.hex(),
+            TL_PINS="%d=%d" % (button_pin, self._pin_level(button_pin)),
+        )
+        self.uart.attach()
+        self.state = "awake"
+        booted = time.monotonic()
+        self._proc = await asyncio.create_subprocess_exec(
+            str(self.binary),
+            "-X",
+            "heapsize=%d" % self.heap_bytes,
+            "-c",
+            "import virtual_chip; virtual_chip.boot(%r)" % str(self.flash_path),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env=env,
+        )
+        output: list[str] = []
+        try:
+            assert self._proc.stdout is not None
+            async for raw in self._proc.stdout:
+                line = raw.decode(errors="replace").rstrip("\n")
+                output.append(line)
+                self._console(line)
+            await self._proc.wait()
+        finally:
+            self.uart.detach()
+            self._proc = None
+        awake = time.monotonic() - booted
+        self.awake_s.append(awake)
+        if self._exit is None:
+            self._exit = ("crash", "\n".join(output[-30:]))
+        result, self._exit = self._exit, None
+        self.emit(
+            {"event": "asleep" if result[0] == "sleep" else "halt", "awake_s": round(awake, 3), "reason": result[0]}
+        )
+        return result
+
+    def _console(self, line: str) -> None:
+        words = line.split()
+        if not words:
+            return
+        if words[:1] == ["CHIP"]:
+            self._chip_says(words[1:])
+            return
+        event = parse_console(line)
+        self.emit(event if event is not None else {"event": "console", "line": line})
+
+    def _chip_says(self, words: list[str]) -> None:
+        what = words[0] if words else ""
+        if what == "sleep":  # sleep RTC_MS MEMORY PIN LEVEL
+            rtc_ms, memory, pin, level = words[1:5]
+            self._set_rtc(int(rtc_ms))
+            self._rtc_memory = b"" if memory == "-" else bytes.fromhex(memory)
+            self._wake = (int(pin), int(level)) if int(pin) >= 0 else None
+            self._exit = ("sleep", None)
+        elif what == "pin" and int(words[1]) == self.profile["led"]["pin"]:
+            self.led = int(words[2]) == self.profile["led"]["active"]
+        elif what == "watchdog":
+            self._exit = ("reset", WDT_RESET)
+            self._signal_kill()
+        elif what == "reset":
+            self._exit = ("reset", HARD_RESET)
+
+    def _signal_kill(self) -> None:
+        if self._proc is not None and self._proc.returncode is None:
+            self._proc.send_signal(signal.SIGKILL)
+
+    async def _kill(self) -> None:
+        proc = self._proc
+        if proc is not None and proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+    # ------------------------------------------------------------ the world
+    def _send(self, line: str) -> None:
+        proc = self._proc
+        if proc is not None and proc.stdin is not None and proc.returncode is None:
+            try:
+                proc.stdin.write((line + "\n").encode())
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+    def set_button(self, pressed: bool) -> None:
+        self._pressed = pressed
+        button = self.profile["button"]
+        self._send("pin %d %d" % (button["pin"], self._pin_level(button["pin"])))
+        self._wake_signal.set()
+
+    async def press(self, seconds: float) -> None:
+        """Hold the button down for `seconds`; a press that wakes the chip may end before Python runs."""
+        was_asleep = self.state == "asleep"
+        mark = self.mark()
+        self.set_button(True)
+        await asyncio.sleep(seconds)
+        self.set_button(False)
+        if was_asleep:
+            await self.wait_for("wake", since=mark, timeout=BOOT_TIMEOUT_S)
+
+    async def _clicks(self, n: int) -> None:
+        mark = self.mark()
+        for i in range(n):
+            if i:
+                await asyncio.sleep(0.15)
+            await self.press(0.08)
+        await self.wait_for("gesture", since=mark)
+
+    async def click(self) -> None:
+        await self._clicks(1)
+
+    async def double(self) -> None:
+        await self._clicks(2)
+
+    async def triple(self) -> None:
+        await self._clicks(3)
+
+    async def hold(self, seconds: float) -> None:
+        mark = self.mark()
+        await self.press(seconds)
+        await self.wait_for("gesture", since=mark)
+
+    async def sleep(self, seconds: float) -> None:
+        """Let time pass (real time: this runtime cannot run faster)."""
+        await asyncio.sleep(seconds)
+
+    async def advance(self, seconds: float) -> None:
+        """Move the RTC forward, as if `seconds` had passed (the chip's ticks do not jump)."""
+        self._set_rtc(self.rtc_ms() + int(seconds * 1000))
+        if self.state == "awake":
+            self._send("rtc %d" % int(seconds * 1000))
+        await asyncio.sleep(0.05)
+
+    async def wait_asleep(self, timeout: float = 30.0) -> None:
+        while self.state != "asleep":
+            await self.wait_for("asleep", timeout=timeout, since=self.mark())
+
+    def powercut(self) -> None:
+        """Cut the power now: the process dies mid-instruction; flash keeps what was written."""
+        self._exit = ("powercut", None)
+        self._signal_kill()
+        self._wake_signal.set()
+
+    def reboot(self) -> None:
+        """Press the reset (EN) button: RAM, radio and RTC start over; flash stays."""
+        self._exit = ("reset", HARD_RESET)
+        self._signal_kill()
+        self._wake_signal.set()

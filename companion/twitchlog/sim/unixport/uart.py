@@ -1,0 +1,81 @@
+"""The virtual ESP32's HCI UART: a pty between the NimBLE host and a Bumble controller.
+
+MicroPython's unix port opens the device named by MICROPYBTUART and speaks
+H4 (a type byte, then the HCI packet) over it, as the ESP32's host speaks to
+its controller.  This end frames those bytes into packets for the controller
+and writes the controller's packets back.
+
+The controller is anything with Bumble's packet interface: a VirtualController
+on an in-process link, or the sink of a transport (`tcp-client:...`) to a
+`twitchlog virtual-link`.  Between two boots nobody listens on the far end:
+the radio is reset (HCI Reset, as when the chip powers its radio down) and
+whatever the controller says meanwhile is dropped, so the next boot's host
+does not read a previous life's packets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import termios
+import tty
+from typing import Any
+
+from bumble.transport.common import PacketParser
+
+_HCI_RESET = bytes((0x01, 0x03, 0x0C, 0x00))  # command packet, opcode 0x0C03, no parameters
+
+
+class HciUart:
+    def __init__(self) -> None:
+        self._master, self._slave = os.openpty()
+        tty.setraw(self._slave)  # bytes, not a terminal: no echo, no line editing
+        self.path = os.ttyname(self._slave)
+        self._controller: Any = None  # where the host's packets go (Bumble's on_packet)
+        self._parser: PacketParser | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.attached = False
+        self.host_packets = 0
+
+    # ------------------------------------------------------------ Bumble's packet interface
+    def set_packet_sink(self, sink: Any) -> None:
+        """The controller: it receives what the host sends."""
+        self._controller = sink
+
+    def on_packet(self, packet: bytes) -> None:
+        """A packet from the controller for the host."""
+        if self.attached:
+            os.write(self._master, packet)
+
+    # ------------------------------------------------------------ boots
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(self._master, self._readable)
+
+    def attach(self) -> None:
+        """A new boot is about to open the UART: forget what the last one left in the wires."""
+        termios.tcflush(self._slave, termios.TCIOFLUSH)
+        self._parser = PacketParser(self._controller)
+        self.attached = True
+
+    def detach(self) -> None:
+        """The chip stopped (deep sleep, reset, power cut): its radio goes quiet."""
+        self.attached = False
+        self._parser = None
+        if self._controller is not None:
+            self._controller.on_packet(_HCI_RESET)
+
+    def _readable(self) -> None:
+        try:
+            data = os.read(self._master, 4096)
+        except OSError:
+            return
+        if self.attached and self._parser is not None:
+            self.host_packets += 1
+            self._parser.feed_data(data)
+
+    def close(self) -> None:
+        if self._loop is not None:
+            self._loop.remove_reader(self._master)
+        os.close(self._master)
+        os.close(self._slave)

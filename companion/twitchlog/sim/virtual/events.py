@@ -1,0 +1,86 @@
+"""What a virtual device did, as JSON-ready events, for both runtimes.
+
+The firmware prints "EVT name key=value ..." lines on its console (they show
+in `mpremote repl` on hardware); both the CPython and the MicroPython runtime
+turn them into dicts here and add their own (wake, asleep, crash, ...).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from twitchlog.firmware import protocol
+
+KIND_NAMES = {
+    protocol.KIND_TWITCH: "twitch",
+    protocol.KIND_CRAMP: "cramp",
+    protocol.KIND_SPASM: "spasm",
+    protocol.KIND_TREMOR: "tremor",
+    protocol.KIND_TINGLING: "tingling",
+    protocol.KIND_RESTLESS_LEGS: "restless_legs",
+    protocol.KIND_MIGRAINE: "migraine",
+    protocol.KIND_ANXIETY: "anxiety",
+    protocol.KIND_EYELID: "eyelid",
+}
+
+
+def parse_console(line: str) -> dict | None:
+    """'EVT recorded seq=3 kind=1' -> {"event": "recorded", "seq": 3, "kind": "twitch"}."""
+    parts = line.split()
+    if len(parts) < 2 or parts[0] != "EVT":
+        return None
+    event: dict[str, Any] = {"event": parts[1]}
+    for part in parts[2:]:
+        key, _, raw = part.partition("=")
+        try:
+            value: Any = int(raw)
+        except ValueError:
+            value = raw
+        if key == "kind" and isinstance(value, int):
+            value = KIND_NAMES.get(value, "kind_%d" % value)
+        event[key] = value
+    return event
+
+
+class EventStream:
+    """The events a device emitted, with waiting on them by name."""
+
+    def __init__(self, on_event: Callable[[dict], None] | None = None) -> None:
+        self.events: list[dict] = []
+        self._listeners: list[Callable[[dict], None]] = [on_event] if on_event else []
+        self._event_signal = asyncio.Event()
+
+    def event_time(self) -> float:
+        raise NotImplementedError
+
+    def emit(self, event: dict) -> None:
+        event.setdefault("time", round(self.event_time(), 3))
+        self.events.append(event)
+        for listener in self._listeners:
+            listener(event)
+        self._event_signal.set()
+
+    async def wait_for(self, name: str, timeout: float = 10.0, since: int = 0, **match: Any) -> dict:
+        """The first event `name` (with fields `match`) at index >= since.  Real-time timeout."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            for event in self.events[since:]:
+                if event["event"] == name and all(event.get(k) == v for k, v in match.items()):
+                    return event
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise TimeoutError(
+                    "virtual device: no %r event %s within %.1fs; last: %s"
+                    % (name, match or "", timeout, self.events[-5:])
+                )
+            self._event_signal.clear()
+            try:
+                await asyncio.wait_for(self._event_signal.wait(), remaining)
+            except TimeoutError:
+                pass
+
+    def mark(self) -> int:
+        """An index for wait_for(since=...): only events after this point."""
+        return len(self.events)
