@@ -1,6 +1,7 @@
 """The report: built from a store holding the demo's 8 weeks, its HTML, `report` on the command line, Chromium."""
 
 import datetime as dt
+import html
 import json
 import re
 from pathlib import Path
@@ -85,11 +86,19 @@ def built(demo_db):
     return rep, report.render(rep)
 
 
+def m_first_words(text: str) -> str:
+    return html.escape(text.split(":")[0])
+
+
 def test_report_has_every_section_and_chart(built, demo):
     rep, page = built
     for sid in report.SECTIONS:
         assert f'<section id="{sid}">' in page
-    assert page.count(SVG) == 5  # effect forest, timeline, lag profile, hour of day, per kind
+    # posterior bars, effect forest, timeline, lag profile, hour of day, per kind
+    assert page.count(SVG) == 6
+    # The verdict comes first, then its chart, then the details.
+    assert page.index("id='verdict'") < page.index("Probability of each size of effect") < page.index("Details:")
+    assert page.index("Details:") < page.index("Rate ratio") and m_first_words(rep.main.headline) in page
     assert rep.data.kinds == ["twitch", "cramp"] and list(rep.results) == [report.COMBINED, "twitch", "cramp"]
     assert rep.data.gap_days == 2 and rep.data.days == 56
     m = rep.main
@@ -160,7 +169,10 @@ def test_cli_json_prints_the_key_figures(demo_db, tmp_path):
     assert figures["kind"] == "all kinds" and figures["randomized"] is True
     assert figures["ci_low"] < figures["rate_ratio_per_100mg"] < figures["ci_high"]
     assert figures["p_method"].startswith("randomization test") and 0 < figures["p_value"] < 0.05
-    assert Path(figures["report"]) == out.resolve() and out.read_text().count(SVG) == 5
+    assert Path(figures["report"]) == out.resolve() and out.read_text().count(SVG) == 6
+    assert figures["verdict"] in ("likely_helps", "inconclusive") and figures["meaningful_threshold"] == 0.2
+    assert figures["percent_change_low"] <= figures["percent_change"] <= figures["percent_change_high"]
+    assert set(figures["per_kind"]["cramp"]) >= {"verdict", "probability_of_benefit", "percent_change_high"}
 
 
 def test_cli_default_path_summary_kind_and_open(demo_db, tmp_path, monkeypatch):

@@ -130,7 +130,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results.md", help="markdown file to write")
     parser.add_argument(
-        "--quick", action="store_true", help="skip the analysis calibration (about 7 minutes on 2 cores)"
+        "--quick",
+        action="store_true",
+        help="skip the analysis and verdict calibrations (about 7 + 7 minutes on 2 cores)",
     )
     args = parser.parse_args()
     from calibration import main as calibration_main
@@ -173,6 +175,11 @@ def main() -> int:
         calibration_out = args.out.with_name(args.out.stem + "-calibration.md")
         calibration_main(["--runs", "1000", "--out", str(calibration_out), "--no-timing"])
         print(f"calibration written to {calibration_out}")
+        from verdict_calibration import main as verdict_main
+
+        verdict_out = args.out.with_name(args.out.stem + "-verdict.md")
+        verdict_main(["--runs", "400", "--out", str(verdict_out)])
+        print(f"verdict calibration written to {verdict_out}")
     return 0
 
 

@@ -175,3 +175,46 @@ def per_kind(counts: pd.DataFrame, tracked: pd.Series) -> str:
 
 def effect_rows(results: dict[str, Result]) -> list[tuple[str, float | None, float | None, float | None]]:
     return [(name, r.rate_ratio_per_100mg, r.ci_low, r.ci_high) for name, r in results.items()]
+
+
+#: Effect sizes for the posterior chart: (label, lower, upper) in fractional change of events.
+EFFECT_BINS = (
+    ("50% fewer or more", -1.0, -0.5),
+    ("30-50% fewer", -0.5, -0.3),
+    ("20-30% fewer", -0.3, -0.2),
+    ("10-20% fewer", -0.2, -0.1),
+    ("0-10% fewer", -0.1, 0.0),
+    ("0-10% more", 0.0, 0.1),
+    ("10-25% more", 0.1, 0.25),
+    ("25% more or more", 0.25, math.inf),
+)
+
+
+def effect_probabilities(post) -> list[tuple[str, float]]:  # noqa: ANN001 - a verdict.Posterior
+    """The posterior probability of each size of effect (EFFECT_BINS)."""
+    out = []
+    for label, lo, hi in EFFECT_BINS:
+        upper = post.prob_below(math.log1p(hi)) if math.isfinite(hi) else 1.0
+        lower = post.prob_below(math.log1p(lo)) if lo > -1 else 0.0
+        out.append((label, max(upper - lower, 0.0)))
+    return out
+
+
+def posterior_bars(post, what: str, dose_mg: float | None) -> str:  # noqa: ANN001 - a verdict.Posterior
+    """Bars: the probability of each size of effect at the dose (green: fewer events, grey: more)."""
+    plt = _plt()
+    rows = effect_probabilities(post)
+    fig, ax = plt.subplots(figsize=(8, 2.8))
+    colours = [SUPP if lo < 0 else "#b0b0b0" for _, lo, _ in EFFECT_BINS]
+    x = np.arange(len(rows))
+    probs = [p for _, p in rows]
+    ax.bar(x, probs, color=colours, width=0.75)
+    for xi, p in zip(x, probs, strict=True):
+        ax.text(xi, p + 0.01, f"{p:.0%}" if p >= 0.005 else "<1%", ha="center", va="bottom", fontsize=8, color=INK)
+    ax.set_xticks(x, [label for label, _ in rows], rotation=0, fontsize=7.5)
+    ax.set_ylim(0, max(max(probs) * 1.25, 0.1))
+    ax.set_yticks([])
+    ax.spines["left"].set_visible(False)
+    dose = f" at {dose_mg:g} mg/day" if dose_mg else ""
+    ax.set_title(f"How likely is each size of effect on your {what}{dose}?", loc="left", fontsize=9)
+    return _svg(fig, f"Probability of each size of effect on {what}")

@@ -197,6 +197,14 @@ def _summary_section(rep: Report) -> str:
         parts.append("<ul>" + "".join(f"<li><b>{_e(name)}</b>: {_e(r.headline)}</li>" for name, r in others) + "</ul>")
     if rep.unworn:
         parts.append(f"<p class='headline warn'>{_e(wear.hint(rep.unworn))}</p>")
+    if m.posterior is not None and m.verdict.verdict not in ("not_enough_data", "cannot_estimate"):
+        parts.append(
+            _figure(
+                report_charts.posterior_bars(m.posterior, m.what, m.verdict.dose_mg),
+                "The chance of each size of effect, from the posterior (sceptical prior and your data). Green: "
+                "fewer events on magnesium; grey: more.",
+            )
+        )
     parts.append(f"<p class='small'>Details: {_e(m.wording)}</p>")
     parts.append(f"<p class='meta'>Design: {_e(m.design)}. Kinds: {_e(', '.join(d.kinds))}.</p>")
     return "".join(parts)
