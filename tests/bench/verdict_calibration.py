@@ -50,6 +50,9 @@ sys.path.insert(0, str(ROOT / "companion"))
 
 from twitchlog.report.dataset import stray_days
 from twitchlog.stats import analysis, effects, simulate
+from twitchlog.stats.plan_defaults import DEFAULT_BLOCK_DAYS, DEFAULT_PAIRS
+from twitchlog.stats.sequential import look
+from twitchlog.stats.stopping import STOP_FUTILE, STOP_HELPS, StoppingRule
 from twitchlog.stats.verdict import PRIOR_SD
 
 DOCS = ROOT / "docs" / "statistics.md"
@@ -76,6 +79,7 @@ class Scenario:
     remission_from: float | None = None  # share of the series after which symptoms stop
     stray: bool = False  # one event with a mistyped date (a year and a half earlier)
     truth: str | None = None  # reliability: "prior" or "mixture"
+    sequential: bool = False  # look after every complete pair (the stopping rule)
 
 
 def scenarios() -> list[Scenario]:
@@ -126,7 +130,39 @@ def scenarios() -> list[Scenario]:
                     rr_at_dose=1 - reduction,
                 )
             )
+    weeks = DEFAULT_PAIRS * 2 * DEFAULT_BLOCK_DAYS // 7
+    for base in (3.0, 0.6):
+        out.append(S("sequential", f"no effect, {base:g}/d", base=base, days=7 * weeks, sequential=True))
+    out.append(S("sequential", "no effect, 3/d, trend falling", days=7 * weeks, trend="falling", sequential=True))
+    for rr in (0.5, 0.7, 0.8):
+        out.append(S("sequential", f"{1 - rr:.0%} fewer, 3/d", days=7 * weeks, rr_at_dose=rr, sequential=True))
     return out
+
+
+#: Candidate bars for stopping with "likely helps" (the plan's rule uses StoppingRule().stop_benefit).
+SEQUENTIAL_BARS = (0.95, 0.975, 0.99, 0.995)
+
+
+def sequential_run(s: Scenario, seed: int) -> tuple[str, list[tuple[float | None, float | None]], float]:
+    """The default plan (DEFAULT_PAIRS pairs of DEFAULT_BLOCK_DAYS-day blocks) looked at after every pair:
+    ("sequential", [(P(benefit), P(meaningful)) per look from min_pairs on], true log rate ratio)."""
+    rng = np.random.default_rng(seed)
+    theta = math.log(s.rr_at_dose)
+    plan = simulate.trial.make_plan(START, DEFAULT_PAIRS, DEFAULT_BLOCK_DAYS, DOSE, "glycinate", seed)
+    supp = simulate.plan_dosing(plan, 0)
+    trend = np.linspace(0.0, math.log(0.5), plan.days) if s.trend == "falling" else None
+    rr100 = math.exp(theta / float(effects.units(DOSE)))
+    y = simulate.counts(simulate.rate(supp, s.base, rr100, log_trend=trend), rng)
+    diet = np.where(rng.random(plan.days) < 0.7, rng.normal(300, 60, plan.days), np.nan)
+    daily = analysis.daily_frame(
+        [START + dt.timedelta(days=i) for i in range(plan.days)], y, supp_mg=supp, diet_mg=list(diet)
+    )
+    rule = StoppingRule()
+    looks = []
+    for pairs in range(rule.min_pairs, plan.pairs + 1):
+        lk = look(plan, daily, pairs, rule)
+        looks.append((lk.probability_of_benefit, lk.probability_of_meaningful_benefit))
+    return "sequential", looks, theta
 
 
 def _true_log_rr(s: Scenario, rng: np.random.Generator) -> float:
@@ -192,13 +228,17 @@ def one_run(s: Scenario, seed: int) -> tuple[str, float | None, float]:
 
 def _chunk(args: tuple[Scenario, list[int]]) -> list[tuple]:
     s, seeds = args
-    return [one_run(s, seed) for seed in seeds]
+    return [(sequential_run if s.sequential else one_run)(s, seed) for seed in seeds]
 
 
-def run_all(runs: int, workers: int, chunk: int = 25) -> dict[Scenario, list[tuple]]:
+def run_all(runs: int, workers: int, chunk: int = 25, groups: set[str] | None = None) -> dict[Scenario, list[tuple]]:
     jobs = []
     for s in scenarios():
+        if groups and s.group not in groups:
+            continue
         n = runs * (5 if s.truth == "prior" else 2 if s.truth else 1)
+        if s.sequential:
+            n = max(runs // 2, 10)  # a trial is 10 analyses
         seeds = list(range(1_000_000 + 10_000 * len(jobs), 1_000_000 + 10_000 * len(jobs) + n))
         jobs += [(s, seeds[i : i + chunk]) for i in range(0, n, chunk)]
     out: dict[Scenario, list[tuple]] = {}
@@ -314,6 +354,40 @@ def markdown(out: dict[Scenario, list[tuple]], runs: int, seconds: float) -> str
             f"| {s.name} | {len(res)} | {helps:.3f} | {_share(res, 'inconclusive'):.3f} "
             f"| {_share(res, 'likely_no_meaningful_effect'):.3f} | {_share(res, 'not_enough_data'):.3f} | {bar} |"
         )
+    seq = [(s, res) for s, res in out.items() if s.group == "sequential"]
+    if seq:
+        rule = StoppingRule()
+        lines += [
+            "",
+            f"**Stopping rule: the default plan ({DEFAULT_PAIRS} pairs of {DEFAULT_BLOCK_DAYS}-day blocks, "
+            f"{DOSE:g} mg) looked at after every complete pair from pair {rule.min_pairs}; stop for futility when "
+            f"P(at least 20% fewer) <= {rule.stop_futility:g}**",
+            "",
+            "| scenario | runs | bar for 'stop: likely helps' | stopped: likely helps | stopped: unlikely to help "
+            "| mean pairs used (of " + str(DEFAULT_PAIRS) + ") | fixed design, final look: likely helps |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for s, res in seq:
+            final = sum((lk[-1][0] or 0) >= 0.95 for _, lk, _ in res) / len(res)
+            for bar in SEQUENTIAL_BARS:
+                r = StoppingRule(stop_benefit=bar, stop_futility=rule.stop_futility, min_pairs=rule.min_pairs)
+                helps = futile = 0
+                pairs_used = []
+                for _, looks, _ in res:
+                    used = DEFAULT_PAIRS
+                    for i, (pb, pm) in enumerate(looks):
+                        d = r.decide(rule.min_pairs + i, pb, pm)
+                        if d != "continue":
+                            helps += d == STOP_HELPS
+                            futile += d == STOP_FUTILE
+                            used = rule.min_pairs + i
+                            break
+                    pairs_used.append(used)
+                mark = " (the plan's rule)" if bar == rule.stop_benefit else ""
+                lines.append(
+                    f"| {s.name} | {len(res)} | {bar:g}{mark} | {helps / len(res):.3f} | {futile / len(res):.3f} "
+                    f"| {np.mean(pairs_used):.1f} | {final:.3f} |"
+                )
     return "\n".join(lines) + "\n"
 
 
@@ -330,9 +404,10 @@ def main(argv: list[str] | None = None) -> str:
     ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--out", type=Path, help="write the markdown tables here")
     ap.add_argument("--update-docs", action="store_true", help="replace the tables in docs/statistics.md")
+    ap.add_argument("--only", nargs="*", help="only these groups: reliability, null, power, sequential")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    out = run_all(args.runs, args.workers)
+    out = run_all(args.runs, args.workers, groups=set(args.only) if args.only else None)
     md = markdown(out, args.runs, time.perf_counter() - t0)
     print(md)
     if args.out:

@@ -223,7 +223,7 @@ def status_command(settings: Settings, as_json: bool, today_text: str | None) ->
     logged with `intake add` and an 'off' day has no supplemental
     magnesium. Adherence covers the days before today; today is not over.
     """
-    from twitchlog.report.trial_status import current_plan, trial_status
+    from twitchlog.report.trial_status import current_plan, stopping_look, trial_status
     from twitchlog.stats.trial import FOLLOWED_FRACTION, ON_FRACTION
 
     today = _today(today_text)
@@ -232,9 +232,12 @@ def status_command(settings: Settings, as_json: bool, today_text: str | None) ->
         if plan is None:
             raise UserError("no current trial plan; make one with `twitchlog trial plan`")
         status = trial_status(store, plan, today)
+        stop = stopping_look(store, plan, today) if status.phase != "not started" else None
     adh = status.adherence
     if as_json:
-        return print_json({"plan": plan.describe(), **status.to_dict(plan)})
+        return print_json(
+            {"plan": plan.describe(), **status.to_dict(plan), "stopping": stop.to_dict() if stop else None}
+        )
     _print_schedule(plan, adh, today)
     taken = status.taken_today_mg
     if status.phase == "not started":
@@ -290,6 +293,20 @@ def status_command(settings: Settings, as_json: bool, today_text: str | None) ->
         out.print("adherence so far: no completed plan days yet", highlight=False)
     if status.phase == "running":
         out.print(f"days left: {status.days_left} (today included), until {plan.end}", highlight=False)
+    if stop is not None:
+        words = {
+            "continue": "[bold]continue[/]",
+            "stop_likely_helps": "[bold green]stop: likely helps[/]",
+            "stop_unlikely_to_help": "[bold]stop: unlikely to help meaningfully[/]",
+        }[stop.decision]
+        out.print(
+            styled(
+                "stopping rule after {pairs} complete pair(s), through {through}: " + words + " ({reason})",
+                pairs=stop.pairs_done,
+                through=stop.through,
+                reason=stop.reason,
+            )
+        )
 
 
 @trial.command("cancel")

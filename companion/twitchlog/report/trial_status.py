@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from twitchlog.intake.entries import daily_intake, supplement_total
+from twitchlog.stats.sequential import Look, look
+from twitchlog.stats.stopping import CONTINUE
 from twitchlog.stats.trial import Adherence, Plan, adherence
 from twitchlog.store.db import Store
 from twitchlog.store.trials import current_plan_json
@@ -78,3 +80,25 @@ def trial_status(store: Store, plan: Plan, today: dt.date) -> TrialStatus:
         starts_in_days=(plan.start - today).days if phase == "not started" else 0,
         adherence=adherence(plan, daily),
     )
+
+
+def pairs_completed(plan: Plan, today: dt.date) -> int:
+    """Pairs of blocks whose last day is before `today` (the calendar, not adherence)."""
+    return max(0, min(plan.pairs, (today - plan.start).days // (2 * plan.block_days)))
+
+
+def stopping_look(store: Store, plan: Plan, today: dt.date, *, now: float | None = None) -> Look:
+    """The plan's stopping rule applied after the last complete pair (all symptom kinds combined)."""
+    from datetime import datetime
+
+    from twitchlog.report import dataset
+
+    done = pairs_completed(plan, today)
+    through = plan.start + dt.timedelta(days=2 * done * plan.block_days - 1)
+    if now is None:
+        now = datetime.combine(today, dt.time(12)).astimezone().timestamp()
+    try:
+        data = dataset.build(store, now=now)
+    except ValueError as e:
+        return Look(done, through, CONTINUE, None, None, None, str(e))
+    return look(plan, data.daily(None), done, plan.rule)

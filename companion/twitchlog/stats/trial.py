@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from twitchlog.stats.plan_defaults import WELL_POWERED_DAYS
+from twitchlog.stats.stopping import StoppingRule
 
 #: An "on" day counts as adherent from this fraction of the planned dose.
 ON_FRACTION = 0.8
@@ -39,6 +40,8 @@ class Plan:
     form: str
     seed: int
     blocks: list[bool] = field(default_factory=list)  # on/off per block, 2 * pairs entries
+    # The pre-specified stopping rule (stopping.StoppingRule as a dict), stored with the plan.
+    stopping: dict = field(default_factory=lambda: StoppingRule().to_dict())
 
     def __post_init__(self) -> None:
         if self.block_days < 1 or self.pairs < 1:
@@ -101,6 +104,10 @@ class Plan:
             )
         return rows
 
+    @property
+    def rule(self) -> StoppingRule:
+        return StoppingRule.from_dict(self.stopping)
+
     def power_note(self) -> str | None:
         """What a short plan can detect, or None for a plan of the recommended size."""
         if self.days >= WELL_POWERED_DAYS and self.block_days >= 7:
@@ -140,6 +147,7 @@ class Plan:
             form=str(d["form"]),
             seed=int(d["seed"]),
             blocks=[bool(b) for b in d["blocks"]],
+            stopping=StoppingRule.from_dict(d.get("stopping")).to_dict(),
         )
 
     @classmethod
