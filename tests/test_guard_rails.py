@@ -332,6 +332,7 @@ def test_unmarked_days_without_the_device_are_named_with_the_gap_hint():
     assert flagged <= 3
 
 
+@pytest.mark.slow  # the whole report, twice (about 3 s)
 def test_report_and_terminal_name_the_unworn_days(tmp_path):
     from twitchlog.report import html as report
 

@@ -7,6 +7,7 @@ import json
 import math
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from twitchlog import cli
@@ -61,6 +62,7 @@ def test_a_look_uses_only_the_days_up_to_the_end_of_the_pair():
     assert look(plan, spoiled, 4).probability_of_benefit == lk.probability_of_benefit
 
 
+@pytest.mark.slow  # 80 analyses (about 3 s)
 def test_a_large_effect_stops_early_and_no_effect_does_not_stop_for_benefit():
     stops = []
     for seed in range(4):

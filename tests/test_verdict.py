@@ -51,7 +51,7 @@ def test_the_prior_is_sceptical_as_documented():
     assert abs(math.log(0.77)) / PRIOR_SD == pytest.approx(0.75, abs=0.01)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     theta_hat=st.floats(-3.0, 3.0),
     se=st.floats(0.02, 3.0),

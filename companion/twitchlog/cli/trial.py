@@ -121,6 +121,12 @@ def trial() -> None:
     "--seed", type=click.IntRange(min=0), help="random seed (default: drawn; stored with the plan either way)"
 )
 @click.option("--replace", is_flag=True, help="replace the current plan (it is kept, marked cancelled)")
+@click.option(
+    "--size",
+    is_flag=True,
+    help="size the trial to your own rate and variability (simulates 3-, 4- and 7-day blocks; about 10-30 s) "
+    "and pick the block length and pairs unless you gave them",
+)
 @click.option("--json", "as_json", is_flag=True, help="print the plan as JSON")
 @_today_option
 @click.pass_obj
@@ -133,6 +139,7 @@ def plan_command(
     form_text: str,
     seed: int | None,
     replace: bool,
+    size: bool,
     as_json: bool,
     today_text: str | None,
 ) -> None:
@@ -145,9 +152,10 @@ def plan_command(
     Examples:
       twitchlog trial plan
       twitchlog trial plan --pairs 6 --block-days 4 --dose 200 --form glycinate
+      twitchlog trial plan --size
     """
     from twitchlog.magnesium import UPPER_LEVEL_MG
-    from twitchlog.report.trial_status import current_plan
+    from twitchlog.report.trial_status import current_plan, size_for_user
     from twitchlog.stats.trial import make_plan
     from twitchlog.store.trials import save_plan
 
@@ -162,10 +170,28 @@ def plan_command(
                 f"a plan is already current ({existing.start} to {existing.end}); see `twitchlog trial status`, "
                 "or give --replace to replace it (or `twitchlog trial cancel`)"
             )
+        sizing = None
+        if size:
+            ctx = click.get_current_context()
+            out.print("sizing the trial from your tracked days (simulating 3-, 4- and 7-day blocks) ...")
+            sizing = size_for_user(store, dose)
+            explicit = {
+                name
+                for name in ("pairs", "block_days")
+                if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+            }
+            if "block_days" not in explicit:
+                block_days = sizing.best_block_days
+            if "pairs" not in explicit:
+                weeks = sizing.weeks_to(block_days, 0.3) or sizing.weeks[-1]
+                pairs = max(1, -(-weeks * 7 // (2 * block_days)))
         plan = make_plan(first, pairs=pairs, block_days=block_days, dose_mg=dose, form=form, seed=seed)
         plan_id = save_plan(store, plan.to_json())
     if as_json:
-        return print_json({"id": plan_id, **plan.describe()})
+        extra = {"sizing": sizing.to_dict()} if sizing is not None else {}
+        return print_json({"id": plan_id, **plan.describe(), **extra})
+    if sizing is not None:
+        _print_sizing(sizing)
     _print_schedule(plan)
     out.print(
         f"plan {plan_id} stored: {plan.pairs} pairs of {plan.block_days}-day blocks, {plan.days} days "
@@ -193,6 +219,36 @@ def plan_command(
     note = plan.power_note()
     if note:
         err.print(styled("[yellow]note:[/] {note}", note=note))
+
+
+def _print_sizing(sizing) -> None:  # noqa: ANN001 - a stats.sizing.Sizing
+    source = (
+        f"your {sizing.tracked_days} tracked days: {sizing.rate:.1f} events/day"
+        if sizing.from_user
+        else f"defaults ({sizing.rate:g} events/day)"
+    )
+    table = Table(title=f"Chance of a conclusive answer at {_mg(sizing.dose_mg)} mg/day, sized from {source}")
+    table.add_column("weeks")
+    for block in sizing.chance:
+        for reduction in sizing.chance[block]:
+            table.add_column(f"{block}-day blocks, {reduction:.0%} fewer", justify="right")
+    for i, week in enumerate(sizing.weeks):
+        if week % 4:
+            continue
+        cells = [str(week)]
+        for per in sizing.chance.values():
+            cells += [f"{chances[i]:.0%}" for chances in per.values()]
+        table.add_row(*cells)
+    out.print(table)
+    for note in sizing.notes:
+        out.print(styled("[yellow]note:[/] {note}", note=note))
+    best = sizing.best_block_days
+    reach = sizing.weeks_to(best, 0.3)
+    out.print(
+        f"most likely to give an answer: {best}-day blocks; a 30% reduction is found "
+        + (f"by week {reach} in 8 of 10 trials" if reach else "in fewer than 8 of 10 trials even after 36 weeks"),
+        highlight=False,
+    )
 
 
 def _print_schedule(plan: Plan, adh: Adherence | None = None, today: dt.date | None = None) -> None:

@@ -102,3 +102,18 @@ def stopping_look(store: Store, plan: Plan, today: dt.date, *, now: float | None
     except ValueError as e:
         return Look(done, through, CONTINUE, None, None, None, str(e))
     return look(plan, data.daily(None), done, plan.rule)
+
+
+def size_for_user(store: Store, dose_mg: float, *, now: float | None = None, runs: int = 16):  # noqa: ANN201
+    """`sizing.size_trial` on the user's tracked days so far (all kinds combined; none yet is fine)."""
+    import numpy as np
+
+    from twitchlog.report import dataset
+    from twitchlog.stats.sizing import size_trial
+
+    try:
+        daily = dataset.build(store, now=now).daily(None)
+        counts = daily.loc[daily["tracked"], "events"].to_numpy()
+    except ValueError:  # no events yet
+        counts = np.array([], dtype=float)
+    return size_trial(counts, dose_mg=dose_mg, runs=runs)
