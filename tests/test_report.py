@@ -200,6 +200,34 @@ def test_cli_user_errors_are_one_line(tmp_path):
 
 # -- headless Chromium ------------------------------------------------------------------------
 @pytest.mark.slow  # a real browser
+def test_report_pdf_has_pages_and_the_verdict(demo_db, tmp_path):
+    import shutil
+    import subprocess
+
+    if find_chromium() is None:
+        pytest.skip("no chromium or chromium-browser on PATH (Debian: apt-get install chromium); no PDF printed")
+    if not (shutil.which("pdftoppm") and shutil.which("pdftotext")):
+        pytest.skip("no pdftoppm/pdftotext to read the PDF back (Debian: apt-get install poppler-utils)")
+    import matplotlib.image as mpimg
+
+    pdf = tmp_path / "doctor.pdf"
+    result = _run("--db", demo_db, "report", "--out", tmp_path / "r.html", "--pdf", pdf, "--json")
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert figures["pdf"] == str(pdf.resolve()) and pdf.read_bytes().startswith(b"%PDF")
+    subprocess.run(["pdftoppm", "-png", "-r", "40", str(pdf), str(tmp_path / "page")], check=True, timeout=120)
+    pages = sorted(tmp_path.glob("page*.png"))
+    assert len(pages) >= 2
+    for page in pages[:2]:
+        img = mpimg.imread(str(page))
+        assert (img[:, :, :3] < 0.9).any(axis=-1).mean() > 0.01, f"{page.name} is (nearly) blank"
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    flat = " ".join(text.split())
+    head = " ".join(figures["headline"].split()[:8])
+    assert head in flat and flat.index(head) < flat.index("Details")  # the verdict first
+
+
+@pytest.mark.slow  # a real browser
 def test_report_renders_in_headless_chromium(built, tmp_path):
     browser = find_chromium()
     if browser is None:

@@ -86,6 +86,13 @@ def print_summary(rep: Report, path: Path) -> None:
 )
 @click.option("--open", "open_it", is_flag=True, help="open the report in the web browser")
 @click.option(
+    "--pdf",
+    "pdf_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PATH",
+    help="also print the report to this PDF (for your doctor), with headless Chromium",
+)
+@click.option(
     "--json", "as_json", is_flag=True, help="print the key figures as one JSON object (the report is still written)"
 )
 @click.option(
@@ -96,14 +103,22 @@ def print_summary(rep: Report, path: Path) -> None:
     help=f"only this symptom kind (repeatable; default: all kinds combined, then each): {', '.join(KIND_CODES)}",
 )
 @click.pass_obj
-def report(settings: Settings, out_path: Path | None, open_it: bool, as_json: bool, kinds: tuple[str, ...]) -> None:
+def report(
+    settings: Settings,
+    out_path: Path | None,
+    open_it: bool,
+    pdf_path: Path | None,
+    as_json: bool,
+    kinds: tuple[str, ...],
+) -> None:
     """Analyse symptoms against magnesium intake and write a self-contained HTML report.
 
     \b
     The report has the effect estimate with its 95% CI, a timeline of daily
     counts over intake, the lag profile, hour of day, each symptom kind,
     data-quality notes and the methods. The terminal gets a short summary.
-    Example: twitchlog report --open
+    Examples: twitchlog report --open
+              twitchlog report --pdf ~/magnesium-report.pdf
     """
     from twitchlog.report import html as report_mod
 
@@ -112,10 +127,20 @@ def report(settings: Settings, out_path: Path | None, open_it: bool, as_json: bo
     with settings.store() as store:
         rep = report_mod.build(store, kinds=codes)
     path = report_mod.write(rep, path).resolve()
+    pdf = None
+    if pdf_path is not None:
+        from twitchlog.report.pdf import print_pdf
+
+        pdf = print_pdf(path, pdf_path)
     if as_json:
-        print_json(report_mod.summary(rep, path))
+        figures = report_mod.summary(rep, path)
+        if pdf is not None:
+            figures["pdf"] = str(pdf)
+        print_json(figures)
     else:
         print_summary(rep, path)
+        if pdf is not None:
+            out.print(f"PDF written to {pdf}", highlight=False)
     if open_it:
         import webbrowser
 

@@ -24,6 +24,8 @@ DIET = "#e9c46a"
 EVENTS = "#3a5a99"
 UNTRACKED = "#d9d9d9"
 ON_BLOCK = "#e6f4f1"
+BENEFIT = "#6a994e"  # posterior bars: fewer events (apart from the intake colour, so charts stay tellable)
+HARM = "#b0b0b0"
 KIND_COLOURS = ["#3a5a99", "#e76f51", "#8ab17d", "#9b5de5", "#f4a261", "#264653", "#ef476f", "#118ab2", "#6d6875"]
 
 
@@ -179,14 +181,14 @@ def effect_rows(results: dict[str, Result]) -> list[tuple[str, float | None, flo
 
 #: Effect sizes for the posterior chart: (label, lower, upper) in fractional change of events.
 EFFECT_BINS = (
-    ("50% fewer or more", -1.0, -0.5),
-    ("30-50% fewer", -0.5, -0.3),
-    ("20-30% fewer", -0.3, -0.2),
-    ("10-20% fewer", -0.2, -0.1),
-    ("0-10% fewer", -0.1, 0.0),
-    ("0-10% more", 0.0, 0.1),
-    ("10-25% more", 0.1, 0.25),
-    ("25% more or more", 0.25, math.inf),
+    ("50% fewer\nor more", -1.0, -0.5),
+    ("30-50%\nfewer", -0.5, -0.3),
+    ("20-30%\nfewer", -0.3, -0.2),
+    ("10-20%\nfewer", -0.2, -0.1),
+    ("0-10%\nfewer", -0.1, 0.0),
+    ("0-10%\nmore", 0.0, 0.1),
+    ("10-25%\nmore", 0.1, 0.25),
+    ("25% more\nor more", 0.25, math.inf),
 )
 
 
@@ -205,7 +207,7 @@ def posterior_bars(post, what: str, dose_mg: float | None) -> str:  # noqa: ANN0
     plt = _plt()
     rows = effect_probabilities(post)
     fig, ax = plt.subplots(figsize=(8, 2.8))
-    colours = [SUPP if lo < 0 else "#b0b0b0" for _, lo, _ in EFFECT_BINS]
+    colours = [BENEFIT if lo < 0 else HARM for _, lo, _ in EFFECT_BINS]
     x = np.arange(len(rows))
     probs = [p for _, p in rows]
     ax.bar(x, probs, color=colours, width=0.75)
