@@ -30,7 +30,7 @@ STOP_FUTILE = "stop_unlikely_to_help"
 
 @dataclass(frozen=True)
 class StoppingRule:
-    stop_benefit: float = 0.99
+    stop_benefit: float = 0.995
     stop_futility: float = 0.05
     min_pairs: int = 3  # no look before this many complete pairs
 
