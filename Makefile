@@ -32,7 +32,7 @@ demo: setup
 	$(BIN)/twitchlog demo --out demo-out
 
 # The tiers a contributor skips in the fast loop (markers in pyproject.toml).
-SLOW_TIERS := slow or powercut or e2e or subprocess or deploy
+SLOW_TIERS := slow or powercut or e2e or subprocess or deploy or realruntime
 
 # Gates: lint and format (ruff), the companion's types (mypy); pyright checks
 # the firmware inside the test suite (tests/test_typecheck.py).
@@ -41,8 +41,8 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# Everything: the gates, then every test tier.
-test: lint
+# Everything: the gates, then every test tier, the real MicroPython runtime's included.
+test: lint micropython
 	$(BIN)/python -m pytest
 
 # The contributor's loop, under a minute: ruff, then the tests outside the slow tiers on every core.

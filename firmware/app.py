@@ -207,19 +207,24 @@ class Device:
         return None
 
     # ------------------------------------------------------------ BLE
-    def _start_ble(self):
+    def _start_ble(self, wakeup):
         if self.server is None:
             import gattserver  # imported on first use: no radio code unless a window opens
 
             self.server = gattserver.GattServer(self)
+            self.server.wakeup = wakeup
             self._serve_task = asyncio.create_task(self.server.serve())
         return self.server
 
     def _report_ble(self, server):
+        """Print what the radio did; True if a central connected since the last look (it may be gone)."""
         events = server.events
+        came = False
         while events:
             name, detail = events.pop(0)
+            came = came or name == "connected"
             say(name, conn=detail)
+        return came
 
     # ------------------------------------------------------------ main loop
     async def awake(self, woke_by_button):
@@ -241,7 +246,14 @@ class Device:
                 say("gesture", g=out[0])
                 window = self.gesture(out[0], out[1], now, out[1] == wake_first_ms)
                 if window is not None and window[0] > 0:
-                    server = self._start_ble()
+                    try:
+                        server = self._start_ble(edge)
+                    except OSError as e:
+                        # The radio did not start (the host timed out on its
+                        # controller): show it, and sleep rather than halt awake.
+                        say("radio_error", errno=e.args[0] if e.args else -1)
+                        self.led(_LED_ERROR)
+                        continue
                     end = time.ticks_add(now, window[0] * 1000)
                     if time.ticks_diff(end, window_end) > 0 or window[1]:
                         window_end = end
@@ -251,10 +263,12 @@ class Device:
             window_open = time.ticks_diff(window_end, now) > 0
             server = self.server
             if server is not None:
-                self._report_ble(server)
-                if server.conns:
-                    connected_since = connected_since if connected_since is not None else now
-                else:
+                # A sync can connect, acknowledge and leave between two looks: the
+                # "connected" event, not the connection table, says a central came.
+                came = self._report_ble(server)
+                if (server.conns or came) and connected_since is None:
+                    connected_since = now
+                if not server.conns:
                     if connected_since is not None and self.log.acked != acked_at_connect and not server.pairing:
                         # A central took the records, acknowledged them and left:
                         # advertising on would only cost battery.

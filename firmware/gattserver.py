@@ -14,6 +14,7 @@ code for it.  Reads can be refused, and are, with the ATT security errors.
 
 import asyncio
 import binascii
+import gc
 
 import bluetooth
 
@@ -126,6 +127,7 @@ class GattServer:
         self.pairing = False
         self.advertising = False
         self.events = []  # (name, detail) for the app: connected, paired, ...
+        self.wakeup = None  # the app's ThreadSafeFlag: set with every event, so no event waits for a poll
         self._queue = []  # (conn, handle, bytes) writes waiting for serve()
         self._flag = asyncio.ThreadSafeFlag()
         self._indicated = asyncio.ThreadSafeFlag()
@@ -168,6 +170,11 @@ class GattServer:
         self.procedures.request_abort()
 
     # ------------------------------------------------------------ IRQ
+    def _note(self, event):
+        self.events.append(event)
+        if self.wakeup is not None:
+            self.wakeup.set()
+
     def _irq(self, event, data):
         if event == _IRQ_GATTS_READ_REQUEST:
             return self._on_read(data[0], data[1])
@@ -182,12 +189,12 @@ class GattServer:
         if event == _IRQ_CENTRAL_CONNECT:
             self.conns[data[0]] = _Conn()
             self.advertising = False  # the stack stops advertising on connect
-            self.events.append(("connected", data[0]))
+            self._note(("connected", data[0]))
         elif event == _IRQ_CENTRAL_DISCONNECT:
             self.conns.pop(data[0], None)
             if data[0] == self._procedure_conn:
                 self.procedures.request_abort()
-            self.events.append(("disconnected", data[0]))
+            self._note(("disconnected", data[0]))
         elif event == _IRQ_GATTS_WRITE:
             self._on_write(data[0], data[1])
         elif event == _IRQ_GATTS_INDICATE_DONE:
@@ -201,7 +208,7 @@ class GattServer:
             if conn is not None:
                 conn.encrypted = bool(data[1])
                 conn.bonded = bool(data[1]) and bool(data[3])
-                self.events.append(("bonded" if conn.bonded else "unbonded", data[0]))
+                self._note(("bonded" if conn.bonded else "unbonded", data[0]))
         self._flag.set()
 
     def _trusted(self, conn_handle):
@@ -232,7 +239,7 @@ class GattServer:
         if len(self._queue) < _QUEUE_MAX:
             self._queue.append((conn_handle, handle, value))
         elif handle == self.h_control:
-            self.events.append(("dropped", conn_handle))
+            self._note(("dropped", conn_handle))
         self._restore(handle)
 
     def _restore(self, handle):
@@ -258,12 +265,18 @@ class GattServer:
                 conn_handle, handle, value = self._queue.pop(0)
                 if conn_handle not in self.conns:
                     continue
-                if handle == self.h_control:
-                    await self._control(conn_handle, value)
-                elif handle == self.h_time:
-                    self._set_time(value)
-                elif handle == self.h_settings:
-                    self._set_settings(value)
+                try:
+                    if handle == self.h_control:
+                        await self._control(conn_handle, value)
+                    elif handle == self.h_time:
+                        self._set_time(value)
+                    elif handle == self.h_settings:
+                        self._set_settings(value)
+                except MemoryError:
+                    # A burst of writes outran the heap (the app's modules fill most
+                    # of it): this request is lost, the server must not be.
+                    gc.collect()
+                    self._note(("dropped", conn_handle))
 
     async def _control(self, conn_handle, value):
         op = value[0] if value else 0
@@ -288,7 +301,7 @@ class GattServer:
         except protocol.ProtocolError:
             return  # the old time was put back; nothing changes
         if self.dev.clock.set(new_time):
-            self.events.append(("time_set", new_time))
+            self._note(("time_set", new_time))
             self.dev.remember_clock()
 
     def _set_settings(self, value):

@@ -9,6 +9,8 @@ the MicroPython runtime.  RAM is one notification buffer whatever the log's
 length.
 """
 
+import gc
+
 try:
     from . import protocol
 except ImportError:
@@ -38,6 +40,14 @@ class RacpProcedures:
 
     async def run(self, request):
         """Execute one control-point write, ending with its indication."""
+        try:
+            await self._run(request)
+        except MemoryError:
+            # Out of heap (a burst of requests): this one gets no answer and the
+            # client times out, but the procedures stay usable.
+            gc.collect()
+
+    async def _run(self, request):
         try:
             op, operator, lo, hi = protocol.parse_racp_request(request)
         except protocol.RacpError as e:

@@ -28,7 +28,8 @@ HERE = Path(__file__).parent
 class Device:
     """A virtual-device process: commands in, JSON events out (read on a thread)."""
 
-    def __init__(self, port: int, state: Path, speed: float):
+    def __init__(self, port: int, state: Path, speed: float, runtime: str = "cpython"):
+        pace = ["--speed", str(speed)] if runtime == "cpython" else []  # MicroPython runs in real time
         self.p = subprocess.Popen(
             [
                 sys.executable,
@@ -39,8 +40,9 @@ class Device:
                 f"tcp-client:127.0.0.1:{port}",
                 "--state",
                 str(state),
-                "--speed",
-                str(speed),
+                "--runtime",
+                runtime,
+                *pace,
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -103,8 +105,13 @@ class Companion:
 
 
 @pytest.fixture
-def world(tmp_path):
-    """A simulated radio link, a device on it, and the companion CLI on it."""
+def world(tmp_path, request):
+    """A simulated radio link, a device on it, and the companion CLI on it.
+
+    The device runs on CPython unless the test asks for another runtime
+    (indirect parametrization).
+    """
+    runtime = getattr(request, "param", "cpython")
     p1, p2 = _free_ports(2)
     link = subprocess.Popen(
         [sys.executable, "-m", "twitchlog.cli", "virtual-link", f"tcp-server:_:{p1}", f"tcp-server:_:{p2}"],
@@ -112,7 +119,7 @@ def world(tmp_path):
         text=True,
     )
     assert "link up" in link.stderr.readline()
-    device = Device(p1, tmp_path / "device", speed=5)
+    device = Device(p1, tmp_path / "device", speed=5, runtime=runtime)
     device.expect("asleep")
     yield device, Companion(tmp_path / "twitchlog.db", p2)
     device.close()
@@ -145,6 +152,9 @@ def pair(device: Device, companion) -> None:
     assert "paired with twitchlog-" in result.stdout
 
 
+@pytest.mark.parametrize(
+    "world", ["cpython", pytest.param("micropython", marks=pytest.mark.realruntime)], indirect=True
+)
 def test_pair_sync_list_then_a_second_sync_changes_nothing(world):
     device, companion = world
     press(device, "click", "double", "click")

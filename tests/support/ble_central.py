@@ -141,14 +141,17 @@ async def bonded_central(link: LocalLink, device) -> tuple[Central, int]:
 
 
 def preload_log(device, count: int, start_time: int = 1000, kinds=(protocol.KIND_TWITCH, protocol.KIND_CRAMP)) -> None:
-    """Store `count` records with the real event log, as weeks of presses would have."""
-    image = device.hw.image
-    log = eventlog.EventLog(LfsFS(mount(image), image), "log", 240)
-    log.open()
-    if log.boot_id == 0:
-        log.new_boot()
-    for i in range(count):
-        log.append(kinds[i % len(kinds)], start_time + 60 * i, log.boot_id, 0)
+    """Store `count` records with the real event log, as weeks of presses would have.
+
+    On the real runtime the flash is formatted at start(): preload it asleep.
+    """
+    with device.flash() as image:
+        log = eventlog.EventLog(LfsFS(mount(image), image), "log", 240)
+        log.open()
+        if log.boot_id == 0:
+            log.new_boot()
+        for i in range(count):
+            log.append(kinds[i % len(kinds)], start_time + 60 * i, log.boot_id, 0)
 
 
 def status(value: bytes) -> dict:

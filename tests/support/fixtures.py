@@ -21,3 +21,21 @@ def sim() -> Iterator[SimSession]:
         session = SimSession(runner)
         yield session
         session.close()
+
+
+# The e2e bodies run on both runtimes of the virtual device: CPython (simulated
+# time, fast) and the real MicroPython interpreter with NimBLE (real time).
+RUNTIMES = ["cpython", pytest.param("micropython", marks=pytest.mark.realruntime)]
+
+
+@pytest.fixture(params=RUNTIMES)
+def runtime(request: pytest.FixtureRequest) -> str:
+    """The runtime under test; the real one must be built, never silently skipped."""
+    if request.param == "micropython":
+        from twitchlog.sim.unixport.runtime import find_binary
+
+        try:
+            find_binary()
+        except FileNotFoundError as e:
+            pytest.fail(str(e))  # `make test` builds it first
+    return request.param

@@ -1,9 +1,16 @@
-"""The companion's real sync path (bleak API -> Bumble backend) against the virtual device on one LocalLink."""
+"""The companion's real sync path (bleak API -> Bumble backend) against the virtual device on one LocalLink.
+
+runtime="cpython" (the default) runs the firmware on CPython in simulated
+time; runtime="micropython" on the real interpreter with NimBLE, in real
+time, with its windows shortened through the settings file.
+"""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bumble.link import LocalLink
 
@@ -24,14 +31,16 @@ T0 = 847_000_000  # simulated true time, seconds since 2000 (Nov 2026)
 @dataclass
 class Rig:
     link: LocalLink
-    clock: SimClock
-    device: VirtualDevice
+    clock: SimClock | None  # None on the real runtime, which runs in real time
+    device: Any  # VirtualDevice or MicroPythonDevice
     radio: VirtualController  # the companion's controller
     adapter: Adapter
     store: Store
 
     def now(self) -> float:
         """The companion's wall clock: true simulated time, as Unix seconds."""
+        if self.clock is None:
+            return time.time()
         return self.clock.now() + UNIX_AT_2000
 
     async def window(self, pairing: bool = False) -> None:
@@ -81,14 +90,34 @@ class Rig:
                 self.store.close()
 
 
+# The real runtime runs in real time: windows as short as the settings allow.
+QUICK_SETTINGS = dict(P.DEFAULT_SETTINGS, sync_window_s=10, pair_window_s=10)
+
+
 async def make_rig(
-    tmp_path: Path, *, speed: float = 20, preload: int = 0, unique_id: bytes = b"\x0a\x0b\x0c\x0d\x0e\x0f"
+    tmp_path: Path,
+    *,
+    speed: float = 20,
+    preload: int = 0,
+    unique_id: bytes = b"\x0a\x0b\x0c\x0d\x0e\x0f",
+    runtime: str = "cpython",
 ) -> Rig:
     link = VirtualLink()
-    clock = SimClock(T0, speed=speed)
-    device = VirtualDevice.on_link(link, clock=clock, unique_id=unique_id)
-    if preload:
-        preload_log(device, preload)
+    clock: SimClock | None
+    if runtime == "micropython":
+        from twitchlog.sim.unixport.runtime import MicroPythonDevice
+
+        if preload:
+            raise ValueError("preload is for the CPython runtime's in-memory flash")
+        clock = None
+        device: Any = MicroPythonDevice.on_link(
+            link, unique_id=unique_id, state_dir=tmp_path / "device", settings=QUICK_SETTINGS
+        )
+    else:
+        clock = SimClock(T0, speed=speed)
+        device = VirtualDevice.on_link(link, clock=clock, unique_id=unique_id)
+        if preload:
+            preload_log(device, preload)
     await device.start()
     await device.advance(1)
     await device.wait_asleep()

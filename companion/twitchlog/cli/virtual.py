@@ -98,10 +98,18 @@ def core_demo(weeks: int, seed: int) -> None:
     type=click.FloatRange(min=0, min_open=True),
     default=1.0,
     show_default=True,
-    help="simulated seconds per real second",
+    help="simulated seconds per real second (cpython runtime only)",
 )
-def virtual_device(transport: str, state: Path, board: str, speed: float) -> None:
-    """Run the real firmware on a simulated ESP32 with a real (Bumble) BLE stack.
+@click.option(
+    "--runtime",
+    type=click.Choice(["cpython", "micropython"]),
+    default="cpython",
+    show_default=True,
+    help="cpython: the firmware on CPython with a Bumble host, in simulated time; "
+    "micropython: on MicroPython's unix port with NimBLE, in real time (build it with `make micropython`)",
+)
+def virtual_device(transport: str, state: Path, board: str, speed: float, runtime: str) -> None:
+    """Run the real firmware on a simulated ESP32 with a real BLE stack.
 
     Its radio is a controller on `twitchlog virtual-link`, so any BLE central
     (`twitchlog --adapter bumble:...`) can scan, pair and sync with it.
@@ -111,9 +119,11 @@ def virtual_device(transport: str, state: Path, board: str, speed: float) -> Non
     """
     from twitchlog.sim.virtual import console
 
+    if runtime == "micropython" and speed != 1.0:
+        raise UserError("virtual-device: --speed is for --runtime cpython; MicroPython runs in real time")
     try:
-        raise SystemExit(asyncio.run(console.run(transport, state, board, speed)))
-    except (OSError, ValueError) as e:
+        raise SystemExit(asyncio.run(console.run(transport, state, board, speed, runtime=runtime)))
+    except (OSError, ValueError, RuntimeError) as e:
         raise UserError(f"virtual-device: {e}") from None
 
 

@@ -18,20 +18,25 @@ are those of the CPython runtime's VirtualDevice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import mmap
 import os
 import signal
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from twitchlog.firmware import protocol
+from twitchlog.firmware.clock import UNIX_AT_2000
 from twitchlog.hw import deploy
+from twitchlog.hw.flash import FlashImage
 from twitchlog.resources import firmware_dir
 from twitchlog.sim.unixport.uart import HciUart
 from twitchlog.sim.virtual.controller import VirtualController, stable_public_address
-from twitchlog.sim.virtual.events import EventStream, parse_console
+from twitchlog.sim.virtual.events import EventStream, parse_console, read_records
 from twitchlog.sim.virtual.hardware import DEEPSLEEP_RESET, HARD_RESET, PWRON_RESET, WAKE_EXT0, WAKE_GPIO, WDT_RESET
 
 FLASH_SIZE = 1 << 20  # as the CPython runtime's image: 256 sectors of 4 KB
@@ -74,6 +79,7 @@ class MicroPythonDevice(EventStream):
         binary: Path | None = None,
         heap_bytes: int = HEAP_BYTES,
         battery_mv: int = 3900,
+        settings: dict[str, int] | None = None,
     ) -> None:
         super().__init__(on_event)
         self.uart = uart
@@ -81,6 +87,7 @@ class MicroPythonDevice(EventStream):
         self.heap_bytes = heap_bytes
         self.battery_mv = battery_mv
         self.board = board
+        self.settings = settings  # written to the flash at install, as a settings write would
         self.profile, _ = deploy.load_board(board)
         self._tmp: tempfile.TemporaryDirectory | None = None
         if state_dir is None:
@@ -92,6 +99,8 @@ class MicroPythonDevice(EventStream):
         self.state = "off"  # off, awake, asleep, halted
         self.boots = 0
         self.crashes: list[str] = []
+        self.irq_errors: list[str] = []
+        self._cut_after: int | None = None  # a power cut armed while asleep, for the next boot
         self.awake_s: list[float] = []  # real seconds awake, per boot
         self._proc: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task | None = None
@@ -107,6 +116,8 @@ class MicroPythonDevice(EventStream):
         self._pressed = False
         self._exit: tuple[str, Any] | None = None  # why the current boot ended
         self.led = False
+        self.led_changes = 0
+        self.address = stable_public_address(self.unique_id.hex())  # NimBLE uses the controller's
 
     @classmethod
     def on_link(cls, link: Any, **kwargs: Any) -> MicroPythonDevice:
@@ -118,7 +129,7 @@ class MicroPythonDevice(EventStream):
             host_source=uart,
             host_sink=uart,
             link=link,
-            public_address=stable_public_address(device.unique_id.hex()),
+            public_address=device.address,
         )
         return device
 
@@ -134,7 +145,29 @@ class MicroPythonDevice(EventStream):
     def event_time(self) -> float:
         return self.rtc_ms() / 1000  # device time, as the CPython runtime stamps its events
 
+    # ------------------------------------------------------------ the flash, at rest
+    @contextlib.contextmanager
+    def flash(self) -> Iterator[FlashImage]:
+        """The flash image, to read or write as a debugger would: only while the chip is not running."""
+        if self.state == "awake":
+            raise RuntimeError("read the flash only while the device sleeps")
+        with open(self.flash_path, "r+b") as f, mmap.mmap(f.fileno(), 0) as mapped:
+            yield FlashImage(buffer=mapped)  # type: ignore[arg-type]
+            mapped.flush()
+
+    def read_log(self) -> list[tuple]:
+        """Every stored record, decoded (see VirtualDevice.read_log)."""
+        with self.flash() as image:
+            return read_records(image)
+
     # ------------------------------------------------------------ the chip's clock
+    def world_time(self) -> float:
+        """True time, seconds since 2000, in the world the device lives in (real time here)."""
+        return time.time() - UNIX_AT_2000
+
+    def rtc_seconds(self) -> float:
+        return self.rtc_ms() / 1000
+
     def rtc_ms(self) -> int:
         """The RTC now, in ms since 2000 (it runs whether the chip is awake or asleep)."""
         return self._rtc_ms + int((time.monotonic() - self._rtc_host) * 1000)
@@ -153,10 +186,13 @@ class MicroPythonDevice(EventStream):
         """`device deploy` onto the flash image: the compiled firmware and the board profile."""
         if not self.flash_path.exists():
             self.flash_path.write_bytes(b"\xff" * FLASH_SIZE)
-        _, artifacts = await asyncio.to_thread(deploy.build, self.board)
+        # On this thread: CPython 3.11 corrupts its AST state when threads compile at once (gh-106905).
+        _, artifacts = deploy.build(self.board)
         with tempfile.TemporaryDirectory(prefix="twitchlog-deploy-") as tmp:
             for artifact in artifacts:
                 (Path(tmp) / artifact.name).write_bytes(artifact.data)
+            if self.settings is not None:
+                (Path(tmp) / "settings.bin").write_bytes(protocol.pack_settings(self.settings))
             code = "import virtual_chip; virtual_chip.install(%r, %r)" % (str(self.flash_path), tmp)
             proc = await asyncio.create_subprocess_exec(
                 str(self.binary),
@@ -172,16 +208,19 @@ class MicroPythonDevice(EventStream):
             raise RuntimeError("installing the firmware on the flash image failed:\n" + out.decode(errors="replace"))
 
     async def stop(self) -> None:
+        """Power off for good; the flash stays readable (a temporary state folder goes with this object)."""
+        if self.state == "off" and self._life_task is None:
+            return
+        self._exit = ("stopped", None)  # not a crash: the test or the user ended it
+        await self._kill()
         if self._life_task is not None:
             self._life_task.cancel()
             try:
                 await self._life_task
             except asyncio.CancelledError:
                 pass
-        await self._kill()
+            self._life_task = None
         self.uart.close()
-        if self._tmp is not None:
-            self._tmp.cleanup()
         self.state = "off"
 
     async def _life(self) -> None:
@@ -254,8 +293,10 @@ class MicroPythonDevice(EventStream):
             TL_RTC_MS=str(self.rtc_ms()),
             TL_RTC_MEMORY=self._rtc_memory.hex(),
             TL_PINS="%d=%d" % (button_pin, self._pin_level(button_pin)),
+            TL_CUT_AFTER=str(-1 if self._cut_after is None else self._cut_after),
         )
-        self.uart.attach()
+        self._cut_after = None
+        await self.uart.attach()
         self.state = "awake"
         booted = time.monotonic()
         self._proc = await asyncio.create_subprocess_exec(
@@ -298,6 +339,10 @@ class MicroPythonDevice(EventStream):
             self._chip_says(words[1:])
             return
         event = parse_console(line)
+        if line.startswith("Unhandled exception in IRQ callback handler"):
+            self.irq_errors.append(line)
+        elif line.startswith("Task exception wasn't retrieved"):  # a firmware task died on its own
+            self.crashes.append(line)
         self.emit(event if event is not None else {"event": "console", "line": line})
 
     def _chip_says(self, words: list[str]) -> None:
@@ -309,7 +354,14 @@ class MicroPythonDevice(EventStream):
             self._wake = (int(pin), int(level)) if int(pin) >= 0 else None
             self._exit = ("sleep", None)
         elif what == "pin" and int(words[1]) == self.profile["led"]["pin"]:
-            self.led = int(words[2]) == self.profile["led"]["active"]
+            lit = int(words[2]) == self.profile["led"]["active"]
+            self.led_changes += lit != self.led
+            self.led = lit
+        elif what == "heap":  # heap ALLOC FREE, after a collection
+            self.emit({"event": "heap", "alloc": int(words[1]), "free": int(words[2])})
+        elif what == "cut":  # the armed power cut: the chip stalled at that flash operation
+            self._exit = ("powercut", None)
+            self._signal_kill()
         elif what == "watchdog":
             self._exit = ("reset", WDT_RESET)
             self._signal_kill()
@@ -384,12 +436,27 @@ class MicroPythonDevice(EventStream):
             self._send("rtc %d" % int(seconds * 1000))
         await asyncio.sleep(0.05)
 
+    async def heap(self) -> dict:
+        """The firmware's live heap now (collected first), while awake: {"alloc": bytes, "free": bytes}."""
+        mark = self.mark()
+        self._send("heap")
+        return await self.wait_for("heap", since=mark, timeout=5)
+
     async def wait_asleep(self, timeout: float = 30.0) -> None:
         while self.state != "asleep":
             await self.wait_for("asleep", timeout=timeout, since=self.mark())
 
-    def powercut(self) -> None:
-        """Cut the power now: the process dies mid-instruction; flash keeps what was written."""
+    def powercut(self, after_flash_ops: int | None = None) -> None:
+        """Cut the power now, or at the given program/erase call from now (while awake).
+
+        The process dies mid-instruction; the flash keeps what was written.
+        """
+        if after_flash_ops is not None:
+            if self.state == "awake":
+                self._send("cut %d" % after_flash_ops)
+            else:
+                self._cut_after = after_flash_ops
+            return
         self._exit = ("powercut", None)
         self._signal_kill()
         self._wake_signal.set()

@@ -24,6 +24,9 @@ from typing import Any
 from bumble.transport.common import PacketParser
 
 _HCI_RESET = bytes((0x01, 0x03, 0x0C, 0x00))  # command packet, opcode 0x0C03, no parameters
+_RESET_DONE = bytes((0x04, 0x0E, 0x04))  # event packet: Command Complete, 4 bytes of parameters...
+_RESET_OPCODE = bytes((0x03, 0x0C))  # ...for HCI Reset
+RESET_TIMEOUT_S = 5.0
 
 
 class HciUart:
@@ -35,7 +38,8 @@ class HciUart:
         self._parser: PacketParser | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.attached = False
-        self.host_packets = 0
+        self._reset_done = asyncio.Event()
+        self._reset_done.set()
 
     # ------------------------------------------------------------ Bumble's packet interface
     def set_packet_sink(self, sink: Any) -> None:
@@ -44,16 +48,27 @@ class HciUart:
 
     def on_packet(self, packet: bytes) -> None:
         """A packet from the controller for the host."""
+        packet = bytes(packet)
         if self.attached:
             os.write(self._master, packet)
+        elif packet[:3] == _RESET_DONE and packet[4:6] == _RESET_OPCODE:
+            self._reset_done.set()
 
     # ------------------------------------------------------------ boots
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(self._master, self._readable)
 
-    def attach(self) -> None:
-        """A new boot is about to open the UART: forget what the last one left in the wires."""
+    async def attach(self) -> None:
+        """A new boot is about to open the UART: the radio is quiet, and the wires hold nothing old.
+
+        The answer to the reset sent at detach must not reach the new host:
+        NimBLE would take it for the answer to its own first command.
+        """
+        try:
+            await asyncio.wait_for(self._reset_done.wait(), RESET_TIMEOUT_S)
+        except TimeoutError:
+            pass  # a controller that never answers: the new host's own reset will tell
         termios.tcflush(self._slave, termios.TCIOFLUSH)
         self._parser = PacketParser(self._controller)
         self.attached = True
@@ -63,6 +78,7 @@ class HciUart:
         self.attached = False
         self._parser = None
         if self._controller is not None:
+            self._reset_done.clear()
             self._controller.on_packet(_HCI_RESET)
 
     def _readable(self) -> None:
@@ -71,7 +87,6 @@ class HciUart:
         except OSError:
             return
         if self.attached and self._parser is not None:
-            self.host_packets += 1
             self._parser.feed_data(data)
 
     def close(self) -> None:

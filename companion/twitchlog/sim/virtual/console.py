@@ -12,7 +12,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from twitchlog.firmware.clock import UNIX_AT_2000
 from twitchlog.sim.virtual.device import VirtualDevice
@@ -64,6 +64,7 @@ async def run(
     speed: float,
     stdin: TextIO = sys.stdin,
     stdout: TextIO = sys.stdout,
+    runtime: str = "cpython",
 ) -> int:
     from bumble.transport import open_transport
 
@@ -71,12 +72,30 @@ async def run(
         stdout.write(json.dumps(event) + "\n")
         stdout.flush()
 
-    clock = SimClock(time.time() - UNIX_AT_2000, speed=speed)
     async with await open_transport(transport_spec) as transport:
-        device = VirtualDevice(
-            transport.source, transport.sink, state_dir=state_dir, board=board, clock=clock, on_event=out
+        device: Any
+        if runtime == "micropython":
+            from twitchlog.sim.unixport.runtime import MicroPythonDevice
+            from twitchlog.sim.unixport.uart import HciUart
+
+            uart = HciUart()  # the NimBLE host's UART, bridged to the link's controller
+            transport.source.set_packet_sink(uart)
+            uart.set_packet_sink(transport.sink)
+            device = MicroPythonDevice(uart, state_dir=state_dir, board=board, on_event=out)
+        else:
+            clock = SimClock(time.time() - UNIX_AT_2000, speed=speed)
+            device = VirtualDevice(
+                transport.source, transport.sink, state_dir=state_dir, board=board, clock=clock, on_event=out
+            )
+        out(
+            {
+                "event": "started",
+                "address": str(device.address),
+                "board": board,
+                "state": str(state_dir),
+                "runtime": runtime,
+            }
         )
-        out({"event": "started", "address": str(device.address), "board": board, "state": str(state_dir)})
         await device.start()
         loop = asyncio.get_running_loop()
         try:
@@ -98,7 +117,7 @@ async def run(
                 elif name == "hold":
                     await device.hold(seconds or 0)
                 elif name == "wait":
-                    await clock.sleep(seconds or 0)
+                    await device.sleep(seconds or 0)
                 elif name == "advance":
                     await device.advance(seconds or 0)
                 elif name == "reboot":

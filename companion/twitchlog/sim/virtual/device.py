@@ -20,6 +20,7 @@ import asyncio
 # compiles a module while the main thread compiles another.
 import binascii  # noqa: F401
 import builtins
+import contextlib
 import errno  # noqa: F401
 import gc  # noqa: F401
 import json
@@ -28,19 +29,18 @@ import os
 import struct  # noqa: F401
 import traceback
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from bumble.device import Device
 from bumble.link import LocalLink
 
-from twitchlog.firmware import protocol
 from twitchlog.hw.flash import FlashImage, LfsFS, PowerCut, mount
 from twitchlog.resources import firmware_dir
 from twitchlog.sim.virtual import radio
 from twitchlog.sim.virtual.controller import VirtualController
-from twitchlog.sim.virtual.events import EventStream, parse_console
+from twitchlog.sim.virtual.events import EventStream, parse_console, read_records
 from twitchlog.sim.virtual.hardware import HARD_RESET, WAKE_EXT0, WAKE_GPIO, DeepSleep, Hardware, Reset
 from twitchlog.sim.virtual.mp import boot_modules
 from twitchlog.sim.virtual.simclock import SimClock
@@ -138,6 +138,18 @@ class VirtualDevice(EventStream):
     # ------------------------------------------------------------ events
     def event_time(self) -> float:
         return self.clock.now()
+
+    # What tests ask of either runtime (MicroPythonDevice has the same).
+    def world_time(self) -> float:
+        """True time, seconds since 2000, in the simulated world."""
+        return self.clock.now()
+
+    def rtc_seconds(self) -> float:
+        return self.hw.rtc_seconds()
+
+    @property
+    def led_changes(self) -> int:
+        return self.hw.led_changes
 
     def _console(self, line: str) -> None:
         event = parse_console(line)
@@ -350,6 +362,10 @@ class VirtualDevice(EventStream):
         await self.press(seconds)
         await self._decoded(mark)
 
+    async def sleep(self, seconds: float) -> None:
+        """Let `seconds` of simulated time pass."""
+        await self.clock.sleep(seconds)
+
     async def advance(self, seconds: float) -> None:
         """Move simulated time forward, then let the firmware catch up."""
         self.clock.advance(seconds)
@@ -374,6 +390,11 @@ class VirtualDevice(EventStream):
         self.hw.pending_reset = True
         self._wake_signal.set()
 
+    @contextlib.contextmanager
+    def flash(self) -> Iterator[FlashImage]:
+        """The flash image, to read or write as a debugger would (MicroPythonDevice has the same)."""
+        yield self.hw.image
+
     def read_log(self) -> list[tuple]:
         """Every stored record, decoded, as a debugger reading the flash would.
 
@@ -381,19 +402,4 @@ class VirtualDevice(EventStream):
         """
         if self.state not in ("asleep", "halted", "off"):
             raise RuntimeError("read the flash only while the device sleeps")
-        from twitchlog.firmware import eventlog
-
-        fs = LfsFS(mount(self.hw.image, format_if_blank=False))
-        log = eventlog.EventLog(fs, "log", 240)
-        log.open()
-        reader = log.reader()
-        buf = bytearray(16 * 64)
-        out = []
-        while True:
-            n = reader.readinto(buf)
-            if not n:
-                break
-            for off in range(0, n, 16):
-                out.append(protocol.unpack_record(buf, off))
-        reader.close()
-        return out
+        return read_records(self.hw.image)

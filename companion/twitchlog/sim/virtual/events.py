@@ -1,4 +1,4 @@
-"""What a virtual device did, as JSON-ready events, for both runtimes.
+"""What a virtual device did (JSON-ready events) and what its flash holds, for both runtimes.
 
 The firmware prints "EVT name key=value ..." lines on its console (they show
 in `mpremote repl` on hardware); both the CPython and the MicroPython runtime
@@ -11,7 +11,8 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from twitchlog.firmware import protocol
+from twitchlog.firmware import eventlog, protocol
+from twitchlog.hw.flash import FlashImage, LfsFS, mount
 
 KIND_NAMES = {
     protocol.KIND_TWITCH: "twitch",
@@ -84,3 +85,21 @@ class EventStream:
     def mark(self) -> int:
         """An index for wait_for(since=...): only events after this point."""
         return len(self.events)
+
+
+def read_records(image: FlashImage) -> list[tuple]:
+    """Every record in a device's flash image, decoded with the firmware's own log reader."""
+    fs = LfsFS(mount(image, format_if_blank=False))
+    log = eventlog.EventLog(fs, "log", 240)
+    log.open()
+    reader = log.reader()
+    buf = bytearray(protocol.RECORD_SIZE * 64)
+    out = []
+    while True:
+        n = reader.readinto(buf)
+        if not n:
+            break
+        for off in range(0, n, protocol.RECORD_SIZE):
+            out.append(protocol.unpack_record(buf, off))
+    reader.close()
+    return out

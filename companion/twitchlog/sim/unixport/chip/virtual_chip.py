@@ -14,6 +14,7 @@ the interpreter, so it takes no RAM the device would not spend on ROM code.
   sleep (with what must survive it), the watchdog firing.
 """
 
+import gc
 import os
 import sys
 
@@ -34,6 +35,9 @@ def builtin(name):
 time = builtin("time")  # ticks from the PC's monotonic clock, as the chip's run from boot
 
 _SECTOR = 4096
+# Erased flash, written 16 bytes at a time: a literal is frozen into ROM, so an
+# erase costs the heap nothing, as the chip's flash driver does not.
+_ERASED = b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"
 
 env = os.getenv
 
@@ -96,11 +100,31 @@ def _host_commands():
             _set_level(int(words[1]), int(words[2]))
         elif len(words) == 2 and words[0] == "rtc":
             set_rtc_ms(rtc_ms() + int(words[1]))
+        elif words == ["heap"]:  # what the app holds: live objects after a collection
+            gc.collect()
+            say("heap", gc.mem_alloc(), gc.mem_free())
+        elif len(words) == 2 and words[0] == "cut":
+            FileFlash.cut_at = FileFlash.ops + int(words[1])
 
 
 # ---------------------------------------------------------------- flash
 class FileFlash:
-    """A flash chip in a host file: LittleFS's extended block protocol."""
+    """A flash chip in a host file: LittleFS's extended block protocol.
+
+    A power cut can be armed at the Nth program or erase from now ("cut N"):
+    that operation never happens, the chip stalls there, and the driver,
+    told so, kills the process, which is what losing power mid-write does.
+    """
+
+    ops = 0
+    cut_at = _int("TL_CUT_AFTER", -1)
+
+    def _op(self):
+        if FileFlash.ops == FileFlash.cut_at:
+            say("cut")
+            while True:
+                time.sleep_ms(1000)
+        FileFlash.ops += 1
 
     def __init__(self, path):
         self._f = open(path, "r+b")
@@ -114,6 +138,7 @@ class FileFlash:
         if offset is None:  # the simple protocol: erase, then program the whole block
             self.ioctl(6, block)
             offset = 0
+        self._op()
         self._f.seek(block * _SECTOR + offset)
         self._f.write(buf)
 
@@ -123,8 +148,10 @@ class FileFlash:
         if op == 5:  # block size
             return _SECTOR
         if op == 6:  # erase
+            self._op()
             self._f.seek(arg * _SECTOR)
-            self._f.write(b"\xff" * _SECTOR)
+            for _ in range(_SECTOR // len(_ERASED)):
+                self._f.write(_ERASED)
             return 0
         return None
 
