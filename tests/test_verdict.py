@@ -103,3 +103,15 @@ def test_not_enough_data_says_what_is_needed_and_claims_nothing():
     d = r.to_dict()
     assert d["verdict"] == "not_enough_data" and d["probability_of_benefit"] is None
     assert r.headline.startswith("Not enough data yet") and "18 more" in r.headline
+
+
+def test_chances_are_never_rounded_to_certainty():
+    from twitchlog.stats.verdict import chance_words
+
+    assert [chance_words(p) for p in (0.9995, 0.995, 0.42, 0.004, 0.0)] == [
+        "over 99%",
+        "over 99%",
+        "42%",
+        "under 1%",
+        "under 1%",
+    ]

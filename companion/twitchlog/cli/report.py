@@ -30,6 +30,12 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{x:+.0f}%"
 
 
+def _chance(p: float | None) -> str:
+    from twitchlog.stats.verdict import chance_words
+
+    return "-" if p is None else chance_words(p)
+
+
 def print_summary(rep: Report, path: Path) -> None:
     """The terminal's short summary: the verdict per kind first, likely days without the device, then details."""
     from twitchlog.stats.wear import hint
@@ -58,8 +64,8 @@ def print_summary(rep: Report, path: Path) -> None:
         table.add_row(
             name,
             v.verdict.replace("_", " "),
-            _fmt(v.probability_of_benefit, ".0%"),
-            _fmt(v.probability_of_meaningful_benefit, ".0%"),
+            _chance(v.probability_of_benefit),
+            _chance(v.probability_of_meaningful_benefit),
             f"{_pct(v.percent_change)} ({_pct(v.percent_change_low)} to {_pct(v.percent_change_high)})",
             f"{_fmt(r.rate_ratio_per_100mg)} ({_fmt(r.ci_low)} - {_fmt(r.ci_high)})",
             _fmt(r.p_value, ".3g"),

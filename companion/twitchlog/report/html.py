@@ -24,6 +24,7 @@ from twitchlog.stats import analysis, trial, wear
 from twitchlog.stats.result import Result
 from twitchlog.stats.sufficiency import PLACEBO_FALL, wording
 from twitchlog.stats.verdict import MEANINGFUL_THRESHOLD as MEANINGFUL
+from twitchlog.stats.verdict import chance_words
 from twitchlog.store.db import Store
 
 COMBINED = "all kinds"
@@ -222,8 +223,10 @@ def _verdict_table(rep: Report) -> str:
             [
                 _e(name),
                 _e(v.verdict.replace("_", " ")),
-                _num(v.probability_of_benefit, "{:.0%}"),
-                _num(v.probability_of_meaningful_benefit, "{:.0%}"),
+                "&ndash;" if v.probability_of_benefit is None else _e(chance_words(v.probability_of_benefit)),
+                "&ndash;"
+                if v.probability_of_meaningful_benefit is None
+                else _e(chance_words(v.probability_of_meaningful_benefit)),
                 f"{_pct(v.percent_change)} ({_pct(v.percent_change_low)} to {_pct(v.percent_change_high)})",
                 _num(v.dose_mg, "{:g} mg"),
             ]

@@ -161,7 +161,8 @@ def change_words(pct: float, what: str = "") -> str:
     return f"{abs(pct):.0f}% {'fewer' if pct < 0 else 'more'}{noun}"
 
 
-def _chance(p: float) -> str:
+def chance_words(p: float) -> str:
+    """0.9995 -> 'over 99%' (never a rounded 100% or 0%), 0.42 -> '42%'."""
     pct = 100 * p
     if pct > 99:
         return "over 99%"
@@ -192,8 +193,8 @@ def sentence(v: Verdict, what: str = "symptom events", *, randomized: bool = Fal
     level = f"{v.credible_level:.0%}"
     threshold = f"{v.meaningful_threshold:.0%}"
     chances = (
-        f"Chance that magnesium reduced your {what}: {_chance(v.probability_of_benefit)}; "
-        f"that it cut them by at least {threshold}: {_chance(v.probability_of_meaningful_benefit)}."
+        f"Chance that magnesium reduced your {what}: {chance_words(v.probability_of_benefit)}; "
+        f"that it cut them by at least {threshold}: {chance_words(v.probability_of_meaningful_benefit)}."
     )
     span = f"{change_words(v.percent_change_low)} to {change_words(v.percent_change_high)}"
     if v.verdict == "likely_helps":
