@@ -33,6 +33,7 @@ from bumble.gatt import GATT_DEVICE_NAME_CHARACTERISTIC, Characteristic, Charact
 from bumble.keys import KeyStore, PairingKeys
 from bumble.pairing import PairingConfig, PairingDelegate
 
+from twitchlog.sim.virtual import nimble_att
 from twitchlog.sim.virtual.simclock import SimClock
 
 FLAG_READ = 0x0002
@@ -169,6 +170,7 @@ class BLE:
         clock: SimClock,
     ) -> None:
         self._device = device
+        nimble_att.answer_read_multiple(device.gatt_server)
         self._clock = clock
         self._bumble_loop = bumble_loop
         self._fw_loop: asyncio.AbstractEventLoop | None = None
@@ -436,9 +438,17 @@ class BLE:
         for flag, permission in _PERMISSIONS:
             if flags & flag:
                 permissions |= permission
+        # Encryption is checked here, not by Bumble: NimBLE's answer depends on
+        # whether the peer has a bond (see nimble_att.refuse_unencrypted).
+        read_encrypted = bool(permissions & Characteristic.READ_REQUIRES_ENCRYPTION)
+        write_encrypted = bool(permissions & Characteristic.WRITE_REQUIRES_ENCRYPTION)
+        permissions &= ~(Characteristic.READ_REQUIRES_ENCRYPTION | Characteristic.WRITE_REQUIRES_ENCRYPTION)
 
         async def read(connection: Any) -> bytes:
             handle = char.handle
+            nimble_att.check_read(permissions, handle)
+            if read_encrypted:
+                await nimble_att.refuse_unencrypted(connection, self._device.keystore, handle)
             answer = await self.call_irq(_IRQ_GATTS_READ_REQUEST, (connection.handle, handle))
             if answer:
                 raise ATT_Error(int(answer), handle)
@@ -446,6 +456,9 @@ class BLE:
 
         async def write(connection: Any, value: bytes) -> None:
             handle = char.handle
+            nimble_att.check_write(permissions, handle)
+            if write_encrypted:
+                await nimble_att.refuse_unencrypted(connection, self._device.keystore, handle)
             stored = self._values[handle]
             if self._append[handle]:
                 stored += value[: max(0, self._alloc[handle] - len(stored))]
