@@ -51,18 +51,17 @@ test-fast: setup
 	$(BIN)/ruff format --check -q .
 	$(BIN)/python -m pytest -q -n auto -m "not ($(SLOW_TIERS))"
 
-bench: setup
+bench: setup micropython
 	$(BIN)/python tests/bench/run.py --out bench-results.md
 
 typecheck: setup
 	node_modules/.bin/pyright -p firmware/pyrightconfig.json
 
 clean:
-	rm -rf $(VENV) node_modules .typings .pytest_cache .hypothesis bench-results.* demo-out
+	rm -rf $(VENV) node_modules .typings .pytest_cache .hypothesis bench-results.* demo-out .cache
 
 # The real runtime of `virtual-device --runtime micropython`: MicroPython's unix
 # port with NimBLE, built once from Debian's source package and ../shared's
 # NimBLE archive (about a minute), rebuilt only when its inputs change.
-MICROPYTHON := .cache/micropython/micropython
 micropython:
 	bash companion/twitchlog/sim/unixport/build.sh .cache/micropython

@@ -118,6 +118,14 @@ class _Conn:
         self.mtu = 23
 
 
+def _settings_ok(value):
+    try:
+        protocol.unpack_settings(value)
+    except protocol.ProtocolError:
+        return False
+    return True
+
+
 class GattServer:
     def __init__(self, device, ble=None):
         """device: the app's state (board, log, clock, bonds, settings, name)."""
@@ -236,10 +244,15 @@ class GattServer:
             return
         if handle == self.h_control and len(value) >= 1 and value[0] == protocol.OP_ABORT:
             self.procedures.request_abort()
-        if len(self._queue) < _QUEUE_MAX:
+        queued = len(self._queue) < _QUEUE_MAX
+        if queued:
             self._queue.append((conn_handle, handle, value))
         elif handle == self.h_control:
             self._note(("dropped", conn_handle))
+        if queued and handle == self.h_settings and _settings_ok(value):
+            # NimBLE answers the write as soon as this returns, and a client may
+            # read back before serve() saves: show the new settings already.
+            return
         self._restore(handle)
 
     def _restore(self, handle):

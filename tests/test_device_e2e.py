@@ -457,3 +457,29 @@ def test_a_sync_between_two_idle_polls_still_ends_the_window(sim, runtime):
         await device.wait_for("asleep", since=mark, timeout=5)
 
     sim.run(body())
+
+
+def test_legacy_pairing_in_pairing_mode_is_accepted_a_documented_risk(sim, runtime):
+    """PROTOCOL.md, Security: the firmware cannot tell legacy pairing from LE SC, so it bonds.
+
+    This pins the residual risk the document states, on NimBLE as on the shim;
+    if the firmware learns to refuse it, this test and the document change together.
+    """
+    from bumble.pairing import PairingConfig, PairingDelegate
+
+    async def body():
+        device, central = await _setup(sim, runtime, preload=2)
+        central.device.pairing_config_factory = lambda connection: PairingConfig(
+            sc=False,
+            mitm=False,
+            bonding=True,
+            delegate=PairingDelegate(io_capability=PairingDelegate.IoCapability.NO_OUTPUT_NO_INPUT),
+            identity_address_type=PairingConfig.AddressType.RANDOM,
+        )
+        await _open_window(device, pairing=True)
+        await central.connect(device.address)
+        await central.pair()
+        await device.wait_for("bonded")
+        assert protocol.unpack_status(await central.read(STATUS))["count"] == 2
+
+    sim.run(body())

@@ -100,14 +100,14 @@ def test_five_percent_deep_sleep_drift_is_corrected_within_a_minute_over_a_day(t
 
 
 # ---------------------------------------------------------------- faults
-def test_link_dropped_at_twenty_points_of_a_2000_record_sync(tmp_path, monkeypatch, sim):
+def test_link_dropped_at_twenty_points_of_a_2000_record_sync(tmp_path, monkeypatch, sim, runtime):
     # At the minimum MTU each notification carries one record, so the drops
     # can land at any record, not only every 15th; and commits come every 45.
     monkeypatch.setattr(bumble_bleak, "WANTED_MTU", 23)
     monkeypatch.setattr(sync_mod, "BATCH", 45)
 
     async def body():
-        rig = await sim.sync_rig(tmp_path, preload=2000)
+        rig = await sim.sync_rig(tmp_path, preload=2000, runtime=runtime)
         await rig.pair()
         await devicectl.settings(rig.adapter, rig.store, None, {"sync_window_s": 900}, scan_timeout=2)
         await rig.device.advance(120)

@@ -139,6 +139,7 @@ def main() -> int:
     from calibration import time_analysis
     from companion_sync import companion_figures
     from power_bench import power_figures
+    from real_runtime import real_runtime_figures
     from virtual_link import virtual_link_figures
 
     timing = time_analysis()
@@ -149,6 +150,7 @@ def main() -> int:
         ("Virtual device", virtual_link_figures()),
         ("Companion", companion_figures()),
         ("Power", power_figures()),
+        ("Real runtime", real_runtime_figures()),
         (
             "Analysis",
             [

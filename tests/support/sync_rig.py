@@ -101,17 +101,17 @@ async def make_rig(
     preload: int = 0,
     unique_id: bytes = b"\x0a\x0b\x0c\x0d\x0e\x0f",
     runtime: str = "cpython",
+    heap_bytes: int | None = None,
 ) -> Rig:
     link = VirtualLink()
     clock: SimClock | None
     if runtime == "micropython":
         from twitchlog.sim.unixport.runtime import MicroPythonDevice
 
-        if preload:
-            raise ValueError("preload is for the CPython runtime's in-memory flash")
         clock = None
+        options: dict[str, Any] = {} if heap_bytes is None else {"heap_bytes": heap_bytes}
         device: Any = MicroPythonDevice.on_link(
-            link, unique_id=unique_id, state_dir=tmp_path / "device", settings=QUICK_SETTINGS
+            link, unique_id=unique_id, state_dir=tmp_path / "device", settings=QUICK_SETTINGS, **options
         )
     else:
         clock = SimClock(T0, speed=speed)
@@ -121,6 +121,8 @@ async def make_rig(
     await device.start()
     await device.advance(1)
     await device.wait_asleep()
+    if preload and runtime == "micropython":
+        preload_log(device, preload)  # its flash exists from start() on: written at rest
     radio = VirtualController("companion", link=link)
     adapter = await Adapter.on_host(BumbleHost(radio, radio, tmp_path / "keys.json")).__aenter__()
     return Rig(link, clock, device, radio, adapter, Store(tmp_path / "twitchlog.db"))
