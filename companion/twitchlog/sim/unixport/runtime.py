@@ -403,28 +403,6 @@ class MicroPythonDevice(EventStream):
         if was_asleep:
             await self.wait_for("wake", since=mark, timeout=BOOT_TIMEOUT_S)
 
-    async def _clicks(self, n: int) -> None:
-        mark = self.mark()
-        for i in range(n):
-            if i:
-                await asyncio.sleep(0.15)
-            await self.press(0.08)
-        await self.wait_for("gesture", since=mark)
-
-    async def click(self) -> None:
-        await self._clicks(1)
-
-    async def double(self) -> None:
-        await self._clicks(2)
-
-    async def triple(self) -> None:
-        await self._clicks(3)
-
-    async def hold(self, seconds: float) -> None:
-        mark = self.mark()
-        await self.press(seconds)
-        await self.wait_for("gesture", since=mark)
-
     async def sleep(self, seconds: float) -> None:
         """Let time pass (real time: this runtime cannot run faster)."""
         await asyncio.sleep(seconds)

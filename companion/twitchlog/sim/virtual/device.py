@@ -331,37 +331,6 @@ class VirtualDevice(EventStream):
         if was_asleep:
             await self.wait_for("wake", since=mark)
 
-    async def _clicks(self, n: int) -> None:
-        mark = self.mark()
-        for i in range(n):
-            if i:
-                await self.clock.sleep(0.15)
-            await self.press(0.08)
-        await self._decoded(mark)
-
-    async def _decoded(self, mark: int) -> None:
-        """Wait until the firmware has decoded the gesture.
-
-        Without this, a following advance() could jump the clock before the
-        firmware saw the release, turning a click into a long hold.
-        """
-        if self.state != "off":
-            await self.wait_for("gesture", since=mark)
-
-    async def click(self) -> None:
-        await self._clicks(1)
-
-    async def double(self) -> None:
-        await self._clicks(2)
-
-    async def triple(self) -> None:
-        await self._clicks(3)
-
-    async def hold(self, seconds: float) -> None:
-        mark = self.mark()
-        await self.press(seconds)
-        await self._decoded(mark)
-
     async def sleep(self, seconds: float) -> None:
         """Let `seconds` of simulated time pass."""
         await self.clock.sleep(seconds)

@@ -46,7 +46,13 @@ def parse_console(line: str) -> dict | None:
 
 
 class EventStream:
-    """The events a device emitted, with waiting on them by name."""
+    """The events a device emitted, with waiting on them by name, and what a wearer does to the button.
+
+    A runtime gives press(seconds), sleep(seconds) (time passing, simulated
+    or real) and its `state`; the gestures are built from them here.
+    """
+
+    state: str
 
     def __init__(self, on_event: Callable[[dict], None] | None = None) -> None:
         self.events: list[dict] = []
@@ -85,6 +91,44 @@ class EventStream:
     def mark(self) -> int:
         """An index for wait_for(since=...): only events after this point."""
         return len(self.events)
+
+    # ------------------------------------------------------------ the wearer
+    async def press(self, seconds: float) -> None:
+        raise NotImplementedError
+
+    async def sleep(self, seconds: float) -> None:
+        raise NotImplementedError
+
+    async def _clicks(self, n: int) -> None:
+        mark = self.mark()
+        for i in range(n):
+            if i:
+                await self.sleep(0.15)
+            await self.press(0.08)
+        await self._decoded(mark)
+
+    async def _decoded(self, mark: int) -> None:
+        """Wait until the firmware has decoded the gesture.
+
+        Without this, a following advance() could jump the clock before the
+        firmware saw the release, turning a click into a long hold.
+        """
+        if self.state != "off":
+            await self.wait_for("gesture", since=mark)
+
+    async def click(self) -> None:
+        await self._clicks(1)
+
+    async def double(self) -> None:
+        await self._clicks(2)
+
+    async def triple(self) -> None:
+        await self._clicks(3)
+
+    async def hold(self, seconds: float) -> None:
+        mark = self.mark()
+        await self.press(seconds)
+        await self._decoded(mark)
 
 
 def read_records(image: FlashImage) -> list[tuple]:
