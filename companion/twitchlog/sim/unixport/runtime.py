@@ -101,9 +101,7 @@ class MicroPythonDevice(EventStream):
         self.crashes: list[str] = []
         self.irq_errors: list[str] = []
         self._cut_after: int | None = None  # a power cut armed while asleep, for the next boot
-        self.awake_s: list[float] = []  # real seconds awake, per boot
         self._proc: asyncio.subprocess.Process | None = None
-        self._reader: asyncio.Task | None = None
         self._life_task: asyncio.Task | None = None
         self._wake_signal = asyncio.Event()
         # The chip's state across boots.
@@ -226,6 +224,8 @@ class MicroPythonDevice(EventStream):
     async def _life(self) -> None:
         while True:
             outcome, detail = await self._boot_once()
+            if outcome == "stopped":
+                return
             if outcome == "sleep":
                 self.state = "asleep"
                 await self._sleep_until_woken()
@@ -289,7 +289,8 @@ class MicroPythonDevice(EventStream):
             TL_RESET_CAUSE=str(self._reset_cause),
             TL_WAKE_REASON=str(self._wake_reason),
             TL_UNIQUE_ID=self.unique_id.hex(),
-            TL_BATTERY_MV=str(self.battery_mv),
+            # The ADC sees the cell through the board's divider.
+            TL_BATTERY_UV=str(int(self.battery_mv * 1000 / self.profile["battery"]["divider"])),
             TL_RTC_MS=str(self.rtc_ms()),
             TL_RTC_MEMORY=self._rtc_memory.hex(),
             TL_PINS="%d=%d" % (button_pin, self._pin_level(button_pin)),
@@ -322,7 +323,6 @@ class MicroPythonDevice(EventStream):
             self.uart.detach()
             self._proc = None
         awake = time.monotonic() - booted
-        self.awake_s.append(awake)
         if self._exit is None:
             self._exit = ("crash", "\n".join(output[-30:]))
         result, self._exit = self._exit, None

@@ -56,8 +56,7 @@ class ADC:
         pass
 
     def read_uv(self):
-        divider = 2.0  # the board profiles' divider; the driver sets the battery at the cell
-        return int(chip.BATTERY_MV * 1000 / divider)
+        return chip.BATTERY_UV
 
 
 class RTC:
