@@ -10,10 +10,12 @@ twitchlog.sim.virtual.nimble_att).
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from bumble.att import ATT_Error, ATT_Error_Response, ATT_Read_Multiple_Request
 
-from support.ble_central import CONTROL, RECORDS, SETTINGS, STATUS, Central
+from support.ble_central import CONTROL, RECORDS, SETTINGS, STATUS, Central, preload_log, protocol
 from support.sync_rig import QUICK_SETTINGS
 from twitchlog.sim.unixport.runtime import MicroPythonDevice
 from twitchlog.sim.virtual import SimClock, VirtualDevice
@@ -41,10 +43,27 @@ async def _read_multiple(central: Central, *names: str) -> object:
     return ("ok", len(response.set_of_values))
 
 
+async def _unsubscribed_report(central: Central) -> object:
+    """RACP report all with both CCCDs off: (records notified, answers indicated)."""
+    client = central.connection.gatt_client
+    records: list[bytes] = []
+    answers: list[bytes] = []
+    # Listen without writing the CCCDs: what arrives is what the server sends unasked.
+    client.notification_subscribers[central.char(RECORDS).handle] = {records.append}
+    client.indication_subscribers[central.char(CONTROL).handle] = {answers.append}
+    await central.write(CONTROL, protocol.racp_request(protocol.OP_REPORT, protocol.OPR_ALL))
+    await asyncio.sleep(1.0)
+    return (
+        sum(len(protocol.unpack_notification(r)) for r in records),
+        [protocol.parse_racp_response(a) for a in answers],
+    )
+
+
 async def probe(device, link) -> dict:
     await device.start()
     await device.advance(1)
     await device.wait_asleep()
+    preload_log(device, 3)
     answers: dict[str, object] = {}
 
     stranger = await Central.on_link(link).start()
@@ -66,6 +85,7 @@ async def probe(device, link) -> dict:
     await central.connect(device.address)
     await central.pair()
     await device.wait_for("bonded", since=mark)
+    answers["without CCCDs"] = await _unsubscribed_report(central)
     for name, uuid in LOG.items():
         answers[f"read {name}"] = await _answer(central.read(uuid))
     for name in ("records", "status"):
@@ -95,5 +115,7 @@ def test_the_shim_answers_the_probe_as_nimble_does(sim):
         assert real_answers["write status"] == ("error", 0x03)
         assert real_answers["write records"] == ("error", 0x03)
         assert real_answers["read multiple status+control"] == ("error", 0x02, "control")
+        # PROTOCOL.md: notifications and indications go out whatever the CCCD says.
+        assert real_answers["without CCCDs"] == (3, [("code", protocol.OP_REPORT, protocol.RSP_SUCCESS)])
 
     sim.run(body())
