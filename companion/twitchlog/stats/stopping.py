@@ -31,7 +31,7 @@ STOP_FUTILE = "stop_unlikely_to_help"
 @dataclass(frozen=True)
 class StoppingRule:
     stop_benefit: float = 0.995
-    stop_futility: float = 0.05
+    stop_futility: float = 0.02
     min_pairs: int = 3  # no look before this many complete pairs
 
     def to_dict(self) -> dict:
