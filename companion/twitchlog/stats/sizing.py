@@ -141,18 +141,29 @@ def size_trial(
             got = np.array(fits[w]) if fits[w] else np.full((1, 2), np.nan)
             spread.append(float(np.std(got[:, 0], ddof=1)) * math.sqrt(w) if len(got) > 2 else math.nan)
             lik.append(float(np.median(got[:, 1])) * math.sqrt(w))
-        # Per-sqrt(week) scale, averaged over the checkpoints with enough fits.
-        s_scale = float(np.nanmean(spread)) if np.isfinite(spread).any() else math.inf
-        l_scale = float(np.nanmean(lik)) if np.isfinite(lik).any() else math.inf
+        # Per-sqrt(week) scales, interpolated between the checkpoints (short series pay more for the
+        # trend and weekday terms, so the scale is not constant).
+        ok = np.isfinite(spread) & np.isfinite(lik)
         per: dict[float, list[float]] = {}
         for reduction in REDUCTIONS:
             theta = math.log1p(-reduction)
-            per[reduction] = [
-                conclusive_chance(theta, max(s_scale, l_scale) / math.sqrt(w), l_scale / math.sqrt(w))
-                if w >= 4 and math.isfinite(s_scale)
-                else 0.0
-                for w in sizing.weeks
-            ]
+            # Fewer events on the "on" days widen the estimate: the Poisson part of its variance (a share
+            # 1 / (1 + m (alpha (1 + s) + s)) of it at rate m) grows by (1/(1 - r) + 1)/2 with half the days on;
+            # the overdispersion part does not.
+            s_lat = math.expm1(LATENT_SD**2)
+            poisson_share = 1.0 / (1.0 + rate * (alpha * (1 + s_lat) + s_lat))
+            widen = math.sqrt(1.0 + poisson_share * ((1 / (1 - reduction) + 1) / 2 - 1))
+            chances = []
+            for w in sizing.weeks:
+                if w < 4 or not ok.any():
+                    chances.append(0.0)
+                    continue
+                at = np.array(CHECKPOINT_WEEKS)[ok]
+                s_w = float(np.interp(w, at, np.array(spread)[ok]))
+                l_w = float(np.interp(w, at, np.array(lik)[ok]))
+                s_w, l_w = s_w * widen, l_w * widen
+                chances.append(conclusive_chance(theta, max(s_w, l_w) / math.sqrt(w), l_w / math.sqrt(w)))
+            per[reduction] = chances
         sizing.chance[block] = per
     # The design most likely to give an answer: highest mean chance over the weeks, for a 30% reduction.
     sizing.best_block_days = max(blocks, key=lambda b: float(np.mean(sizing.chance[b][0.3])))
