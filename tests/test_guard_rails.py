@@ -268,6 +268,7 @@ def test_no_events_on_magnesium_is_cannot_estimate_with_a_readable_reason():
 
 
 def test_remission_gives_finite_readable_output():
+    import math
     import re
 
     import numpy as np
@@ -282,6 +283,8 @@ def test_remission_gives_finite_readable_output():
     text = r.headline + " " + r.wording + " " + " ".join(r.notes)
     assert not re.search(r"\d{7,}", text)  # no 305-digit numbers
     json.dumps(r.to_dict(), allow_nan=False)
+    for term in r.lag_profile:  # a degenerate lag term is left blank, not 1e-22 with a CI to 1e+304
+        assert math.isnan(term.rate_ratio) or 1e-3 < term.ci_low <= term.ci_high < 1e3
     assert r.verdict.verdict in ("cannot_estimate", "inconclusive", "not_enough_data", "likely_no_meaningful_effect")
 
 

@@ -368,7 +368,10 @@ def _lag_profile(u, pos, y, X0, alpha, T) -> list[LagTerm]:
             continue
         c = np.zeros(X.shape[1])
         c[1] = 1.0
-        est, _, lo, hi, p = f.contrast(c)
+        est, se, lo, hi, p = f.contrast(c)
+        if effects.degenerate(est, se, lo, hi, f.dof(c)):  # e.g. remission: RR 1e-22, CI 0 to 1e+304
+            rows.append((name, math.nan, math.nan, math.nan, math.nan))
+            continue
         rows.append((name, est, lo, hi, p))
     ps = np.array([r[4] for r in rows])
     ok = np.isfinite(ps)
