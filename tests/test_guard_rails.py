@@ -359,3 +359,16 @@ def test_report_and_terminal_name_the_unworn_days(tmp_path):
     lines = terminal.output.splitlines()
     assert lines[0].startswith("all kinds: ") or lines[0].startswith("twitch: ")  # the verdict comes first
     assert f"events gap {run.first} {run.last}" in " ".join(lines)
+
+
+def test_events_import_flags_a_date_far_from_all_the_others(tmp_path):
+    db = tmp_path / "t.db"
+    rows = ["time,kind"] + [f"2026-10-{d:02d} 08:00,twitch" for d in range(1, 29)] + ["2024-10-05 08:00,twitch"]
+    path = tmp_path / "events.csv"
+    path.write_text("\n".join(rows) + "\n")
+    result = _cli(db, "events", "import", str(path))
+    assert result.exit_code == 0, result.output
+    assert "29 event(s) imported" in result.output  # in the past, so imported; but flagged
+    assert "warning:" in result.output and "2024-10-05" in result.output and "mistyped" in result.output
+    clean = _cli(tmp_path / "u.db", "events", "add", "twitch", "--at", "2026-10-01 09:00")
+    assert "warning" not in clean.output

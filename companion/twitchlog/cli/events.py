@@ -73,7 +73,26 @@ def add_event(
     require_past(utc, what="--at")
     with settings.store() as store:
         event_id = store.add_event(utc, code, severity=severity, body_site=site, note=note)
+        _warn_stray(store)
     out.print(f"added event {event_id}: {kind_name(code)} at {local(utc)}")
+
+
+def _warn_stray(store) -> None:  # noqa: ANN001 - a Store
+    """Flag events dated far from all the others (a mistyped year or month): the report leaves them out."""
+    from twitchlog.cli.common import err, styled
+    from twitchlog.report.dataset import STRAY_GAP_DAYS, stray_event_days
+
+    stray = stray_event_days(store)
+    if stray:
+        shown = ", ".join(str(d) for d in stray[:5]) + (" ..." if len(stray) > 5 else "")
+        err.print(
+            styled(
+                "[yellow]warning:[/] event(s) on {days} lie more than {gap} days from all the others: a mistyped "
+                "date? The report leaves them out; check with `twitchlog events list`.",
+                days=shown,
+                gap=STRAY_GAP_DAYS,
+            )
+        )
 
 
 add_event.help = f"Add an event felt while the device was off. KIND is one of: {KINDS_HELP}."
@@ -146,4 +165,5 @@ def import_events(settings: Settings, path: Path) -> None:
 
     with settings.store() as store:
         added, present = import_events_csv(store, path)
+        _warn_stray(store)
     out.print(f"{path}: {added} event(s) imported, {present} already present")

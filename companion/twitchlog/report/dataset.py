@@ -132,6 +132,12 @@ def stray_days(days: Iterable[date]) -> set[date]:
     return stray
 
 
+def stray_event_days(store: Store, tz: tzinfo | None = None) -> list[date]:
+    """The stored symptom events' days that `stray_days` would leave out of the analysis (for import warnings)."""
+    days = [_day(e.utc, tz) for e in store.events() if e.utc is not None]
+    return sorted(stray_days(days))
+
+
 def gap_dates(gaps: Iterable[tuple[int, int]], first: date, last: date, tz: tzinfo | None = None) -> set[date]:
     """The local dates in first..last that a gap [start, end) overlaps, even partly."""
     out: set[date] = set()
