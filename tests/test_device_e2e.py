@@ -443,14 +443,18 @@ def test_a_sync_between_two_idle_polls_still_ends_the_window(sim, runtime):
         await device.wait_asleep()
         await _open_window(device)
         mark = device.mark()
-        # As fast as a central can: no discovery, the handles are known from the bond.
+        # As fast as a central can: no discovery, the handles are known from the bond;
+        # it leaves the moment the device confirms the acknowledgement.
         connection = await central.device.connect(device.address)
         await connection.encrypt()
         client = connection.gatt_client
+        answered = asyncio.Event()
+        client.indication_subscribers[control.handle] = {lambda value: answered.set()}
         await client.write_value(cccd.handle, b"\x02\x00", with_response=True)  # indications on
         await client.write_value(
             control.handle, protocol.racp_request(protocol.OP_DELETE, protocol.OPR_LE, hi=3), with_response=True
         )
+        await asyncio.wait_for(answered.wait(), 5)
         await connection.disconnect()
         synced = await device.wait_for("synced", since=mark, timeout=8)  # the window is 10 s (or 120 s)
         assert synced["acked"] == 3
