@@ -115,7 +115,9 @@ class MicroPythonDevice(EventStream):
         self._exit: tuple[str, Any] | None = None  # why the current boot ended
         self.led = False
         self.led_changes = 0
-        self.address = stable_public_address(self.unique_id.hex())  # NimBLE uses the controller's
+        # NimBLE takes its controller's public address as its identity: on_link gives the controller
+        # this one; over a transport, console.run asks the link's controller for its own.
+        self.address = stable_public_address(self.unique_id.hex())
 
     @classmethod
     def on_link(cls, link: Any, **kwargs: Any) -> MicroPythonDevice:

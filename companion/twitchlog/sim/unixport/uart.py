@@ -26,6 +26,9 @@ from bumble.transport.common import PacketParser
 _HCI_RESET = bytes((0x01, 0x03, 0x0C, 0x00))  # command packet, opcode 0x0C03, no parameters
 _RESET_DONE = bytes((0x04, 0x0E, 0x04))  # event packet: Command Complete, 4 bytes of parameters...
 _RESET_OPCODE = bytes((0x03, 0x0C))  # ...for HCI Reset
+_READ_BD_ADDR = bytes((0x01, 0x09, 0x10, 0x00))  # command: Read BD_ADDR (opcode 0x1009)
+_BD_ADDR_DONE = bytes((0x04, 0x0E, 0x0A))  # Command Complete with 10 bytes of parameters...
+_BD_ADDR_OPCODE = bytes((0x09, 0x10))  # ...for Read BD_ADDR: then status, and the address LSB first
 RESET_TIMEOUT_S = 5.0
 
 
@@ -40,6 +43,7 @@ class HciUart:
         self.attached = False
         self._reset_done = asyncio.Event()
         self._reset_done.set()
+        self._address: asyncio.Future[str] | None = None
 
     # ------------------------------------------------------------ Bumble's packet interface
     def set_packet_sink(self, sink: Any) -> None:
@@ -53,6 +57,15 @@ class HciUart:
             os.write(self._master, packet)
         elif packet[:3] == _RESET_DONE and packet[4:6] == _RESET_OPCODE:
             self._reset_done.set()
+        elif packet[:3] == _BD_ADDR_DONE and packet[4:6] == _BD_ADDR_OPCODE and packet[6] == 0:
+            if self._address is not None and not self._address.done():
+                self._address.set_result(":".join("%02X" % b for b in reversed(packet[7:13])))
+
+    async def controller_address(self, timeout: float = RESET_TIMEOUT_S) -> str:
+        """The controller's public address, asked before any boot (NimBLE will use it as its identity)."""
+        self._address = asyncio.get_running_loop().create_future()
+        self._controller.on_packet(_READ_BD_ADDR)
+        return await asyncio.wait_for(self._address, timeout)
 
     # ------------------------------------------------------------ boots
     def start(self) -> None:

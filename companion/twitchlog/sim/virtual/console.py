@@ -66,6 +66,7 @@ async def run(
     stdout: TextIO = sys.stdout,
     runtime: str = "cpython",
 ) -> int:
+    from bumble.hci import Address
     from bumble.transport import open_transport
 
     def out(event: dict) -> None:
@@ -82,6 +83,7 @@ async def run(
             transport.source.set_packet_sink(uart)
             uart.set_packet_sink(transport.sink)
             device = MicroPythonDevice(uart, state_dir=state_dir, board=board, on_event=out)
+            device.address = Address(await uart.controller_address(), Address.PUBLIC_DEVICE_ADDRESS)
         else:
             clock = SimClock(time.time() - UNIX_AT_2000, speed=speed)
             device = VirtualDevice(
