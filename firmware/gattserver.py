@@ -276,11 +276,10 @@ class GattServer:
                     conn.encrypted = False
             while self._queue:
                 conn_handle, handle, value = self._queue.pop(0)
-                if conn_handle not in self.conns:
-                    continue
                 try:
                     if handle == self.h_control:
-                        await self._control(conn_handle, value)
+                        if conn_handle in self.conns:  # else nobody is left to answer
+                            await self._control(conn_handle, value)
                     elif handle == self.h_time:
                         self._set_time(value)
                     elif handle == self.h_settings:
