@@ -226,7 +226,7 @@ def fit_counts(y: np.ndarray, X: np.ndarray, pos: np.ndarray, T: int, *, alpha: 
 
 # A fit is degenerate (no estimate worth showing) when any of these holds.
 MAX_ABS_LOG_RR = math.log(100.0)  # beyond 1/100..100 per 100 mg/day: a boundary estimate (separation)
-MAX_CI_RATIO = 1000.0  # upper/lower CI limit: the data say nothing
+MAX_CI_RATIO = 1e6  # upper/lower CI limit: a broken fit (merely uninformative fits are far narrower)
 MIN_CI_RATIO = 1.001  # a CI under 0.1% wide is impossible for symptom counts: a broken sandwich
 MIN_DOF = 2.0  # fewer effective degrees of freedom: the variance estimate is itself noise
 MIN_SE_RATIO = 0.05  # robust SE below 1/20 of the model's: a collapsed long-run variance
@@ -243,7 +243,7 @@ def degenerate(est: float, se: float, lo: float, hi: float, dof: float, se_model
             "which happens when one side of the comparison has (almost) no events"
         )
     if hi - lo > math.log(MAX_CI_RATIO):
-        return "the interval is absurdly wide (its ends more than 1000-fold apart)"
+        return "the interval is absurdly wide (its ends more than a million-fold apart)"
     if hi - lo < math.log(MIN_CI_RATIO):
         return "the interval is implausibly narrow (under 0.1% wide): the standard error collapsed"
     if dof < MIN_DOF:
