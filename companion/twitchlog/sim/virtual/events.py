@@ -13,18 +13,7 @@ from typing import Any
 
 from twitchlog.firmware import eventlog, protocol
 from twitchlog.hw.flash import FlashImage, LfsFS, mount
-
-KIND_NAMES = {
-    protocol.KIND_TWITCH: "twitch",
-    protocol.KIND_CRAMP: "cramp",
-    protocol.KIND_SPASM: "spasm",
-    protocol.KIND_TREMOR: "tremor",
-    protocol.KIND_TINGLING: "tingling",
-    protocol.KIND_RESTLESS_LEGS: "restless_legs",
-    protocol.KIND_MIGRAINE: "migraine",
-    protocol.KIND_ANXIETY: "anxiety",
-    protocol.KIND_EYELID: "eyelid",
-}
+from twitchlog.kinds import kind_name
 
 
 def parse_console(line: str) -> dict | None:
@@ -40,7 +29,7 @@ def parse_console(line: str) -> dict | None:
         except ValueError:
             value = raw
         if key == "kind" and isinstance(value, int):
-            value = KIND_NAMES.get(value, "kind_%d" % value)
+            value = kind_name(value)  # the companion's names: one list for device and database
         event[key] = value
     return event
 
