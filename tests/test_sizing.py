@@ -50,7 +50,8 @@ def test_size_trial_compares_block_lengths_week_by_week():
 @pytest.mark.slow  # simulates three designs (10-30 s on a shared machine)
 def test_trial_plan_size_picks_the_design_and_prints_the_table(tmp_path):
     db = tmp_path / "t.db"
-    result = CliRunner().invoke(cli.main, ["--db", str(db), "trial", "plan", "--size", "--json", "--seed", "1"])
+    # Sizing is what a plain `trial plan` does.
+    result = CliRunner().invoke(cli.main, ["--db", str(db), "trial", "plan", "--json", "--seed", "1"])
     assert result.exit_code == 0, result.output
     text = result.output[result.output.index("{") :]
     plan = json.loads(text)

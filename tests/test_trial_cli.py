@@ -28,6 +28,8 @@ def db(tmp_path):
 
 def run(db, *args: str, today: date | None = None):  # noqa: ANN201
     env = {"TWITCHLOG_TODAY": today.isoformat()} if today else {}
+    if args[:1] == ("plan",):
+        args = (*args, "--no-size")  # sizing simulates for 10-30 s; tests/test_sizing.py covers it
     return CliRunner().invoke(main, ["--db", str(db), "trial", *args], env=env, catch_exceptions=False)
 
 

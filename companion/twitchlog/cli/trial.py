@@ -122,10 +122,11 @@ def trial() -> None:
 )
 @click.option("--replace", is_flag=True, help="replace the current plan (it is kept, marked cancelled)")
 @click.option(
-    "--size",
-    is_flag=True,
+    "--size/--no-size",
+    default=True,
+    show_default=True,
     help="size the trial to your own rate and variability (simulates 3-, 4- and 7-day blocks; about 10-30 s) "
-    "and pick the block length and pairs unless you gave them",
+    "and pick the block length and pairs unless you gave them; --no-size keeps the defaults below",
 )
 @click.option("--json", "as_json", is_flag=True, help="print the plan as JSON")
 @_today_option
@@ -146,13 +147,16 @@ def plan_command(
     """Make and store a randomized on/off schedule (the current plan).
 
     \b
-    Defaults: 12 pairs of 7-day blocks (24 weeks), 200 mg elemental
-    magnesium as glycinate on 'on' days, starting tomorrow. Shorter plans
-    only detect large effects (docs/statistics.md has the power table).
+    It first simulates your own event rate and day-to-day variability (from
+    your tracked days; typical values if you have none) to pick the block
+    length and the number of pairs most likely to give an answer, and shows
+    the chance of one week by week. Without sizing (--no-size): 12 pairs of
+    7-day blocks (24 weeks). 200 mg elemental magnesium as glycinate on 'on'
+    days, starting tomorrow (docs/statistics.md has the power tables).
     Examples:
       twitchlog trial plan
       twitchlog trial plan --pairs 6 --block-days 4 --dose 200 --form glycinate
-      twitchlog trial plan --size
+      twitchlog trial plan --no-size
     """
     from twitchlog.magnesium import UPPER_LEVEL_MG
     from twitchlog.report.trial_status import current_plan, size_for_user
@@ -173,7 +177,7 @@ def plan_command(
         sizing = None
         if size:
             ctx = click.get_current_context()
-            out.print("sizing the trial from your tracked days (simulating 3-, 4- and 7-day blocks) ...")
+            err.print("sizing the trial from your tracked days (simulating 3-, 4- and 7-day blocks) ...")
             sizing = size_for_user(store, dose)
             explicit = {
                 name
