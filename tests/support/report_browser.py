@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from twitchlog.report.pdf import headless_command
+
 CANDIDATES = ("chromium", "chromium-browser")
 
 
@@ -29,20 +31,8 @@ def screenshot(browser: str, page: Path, png: Path, width: int = 1200, height: i
     import matplotlib.image as mpimg
 
     with tempfile.TemporaryDirectory() as profile:
-        cmd = [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--no-first-run",
-            "--disable-extensions",
-            "--hide-scrollbars",
-            f"--user-data-dir={profile}",
-            f"--screenshot={png}",
-            f"--window-size={width},{height}",
-            page.resolve().as_uri(),
-        ]
+        action = ("--hide-scrollbars", f"--screenshot={png}", f"--window-size={width},{height}")
+        cmd = headless_command(browser, profile, page, *action)  # the flags report --pdf runs with
         env = {**os.environ, "HOME": profile}  # no writes to the real profile
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
     assert png.exists(), f"chromium wrote no screenshot (exit {proc.returncode}): {proc.stderr[-2000:]}"

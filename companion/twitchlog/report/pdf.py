@@ -26,6 +26,22 @@ def find_browser() -> str | None:
     return None
 
 
+def headless_command(browser: str, profile: str, page: Path, *action: str) -> list[str]:
+    """`browser` headless on the local file `page`, with a throwaway profile, doing `action` (--print-to-pdf=...)."""
+    return [
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--no-first-run",
+        "--disable-extensions",
+        f"--user-data-dir={profile}",
+        *action,
+        Path(page).resolve().as_uri(),
+    ]
+
+
 def print_pdf(html_path: Path, pdf_path: Path, *, timeout: float = 120.0) -> Path:
     """Print the report at `html_path` to `pdf_path` (A4/Letter as the browser defaults); UserError on failure."""
     browser = find_browser()
@@ -41,19 +57,7 @@ def print_pdf(html_path: Path, pdf_path: Path, *, timeout: float = 120.0) -> Pat
     except OSError as e:
         raise UserError(f"{pdf_path}: cannot write the PDF: {e.strerror or e}") from None
     with tempfile.TemporaryDirectory(prefix="twitchlog-pdf-") as profile:
-        cmd = [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--no-first-run",
-            "--disable-extensions",
-            "--no-pdf-header-footer",
-            f"--user-data-dir={profile}",
-            f"--print-to-pdf={pdf_path}",
-            Path(html_path).resolve().as_uri(),
-        ]
+        cmd = headless_command(browser, profile, html_path, "--no-pdf-header-footer", f"--print-to-pdf={pdf_path}")
         try:
             proc = subprocess.run(
                 cmd, capture_output=True, text=True, timeout=timeout, env={**os.environ, "HOME": profile}

@@ -128,11 +128,7 @@ def read_records(image: FlashImage) -> list[tuple]:
     reader = log.reader()
     buf = bytearray(protocol.RECORD_SIZE * 64)
     out = []
-    while True:
-        n = reader.readinto(buf)
-        if not n:
-            break
-        for off in range(0, n, protocol.RECORD_SIZE):
-            out.append(protocol.unpack_record(buf, off))
+    while n := reader.readinto(buf):
+        out.extend(protocol.unpack_notification(bytes(buf[:n])))
     reader.close()
     return out
