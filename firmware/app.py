@@ -163,7 +163,7 @@ class Device:
         return seq
 
     def _undo(self):
-        """Tombstone the newest record if it is a symptom under a minute old."""
+        """Tombstone the newest record if it is a symptom or dose under a minute old."""
         last = self.log.last_seq
         if last < self.log.first_seq:
             return 0
@@ -177,7 +177,8 @@ class Device:
             return 0
         seq, device_time, _, boot, kind = protocol.unpack_record(buf)
         now = self.clock.now()
-        if not 1 <= kind <= protocol.KIND_SYMPTOM_MAX or boot != self.log.boot_id or now - device_time > _UNDO_WINDOW_S:
+        # Symptoms (0x01..0x3F) and a dose (0x40, right after them) can be undone.
+        if not 1 <= kind <= protocol.KIND_DOSE or boot != self.log.boot_id or now - device_time > _UNDO_WINDOW_S:
             return 0
         done = self.log.append(protocol.KIND_TOMBSTONE, now, self.log.boot_id, seq)
         if done:

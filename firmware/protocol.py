@@ -64,6 +64,9 @@ KIND_MIGRAINE = const(0x07)
 KIND_ANXIETY = const(0x08)
 KIND_EYELID = const(0x09)
 KIND_SYMPTOM_MAX = const(0x3F)
+# 0x40..0x7F: things the wearer logs that are not symptoms.  Outside the
+# symptom range, so the analysis never counts them as events.
+KIND_DOSE = const(0x40)  # "dose taken": the companion makes it an intake entry
 # Bookkeeping records; never symptoms.
 KIND_TOMBSTONE = const(0x80)  # arg = seq of the record it undoes
 KIND_ANCHOR = const(0x81)  # time = device clock before the set, arg = new time
@@ -345,8 +348,10 @@ def unpack_status(data):
 
 
 # ---------------------------------------------------------------- settings
-# Gesture actions: a symptom kind (0x01..0x3F), undo, or nothing.
+# Gesture actions: the kind to record (a symptom 0x01..0x3F or KIND_DOSE),
+# undo, or nothing.  Dose is opt-in: no default gesture records it.
 ACTION_NONE = const(0x00)
+ACTION_DOSE = KIND_DOSE
 ACTION_UNDO = const(0xF0)
 _SETTINGS_FMT = "<BBBBHHH"
 SETTINGS_SIZE = struct.calcsize(_SETTINGS_FMT)
@@ -370,14 +375,14 @@ DEFAULT_SETTINGS = {
 
 
 def _action_ok(action):
-    return action == ACTION_NONE or action == ACTION_UNDO or 1 <= action <= KIND_SYMPTOM_MAX
+    return action in (ACTION_NONE, ACTION_UNDO, ACTION_DOSE) or 1 <= action <= KIND_SYMPTOM_MAX
 
 
 def validate_settings(s):
     """Raise ProtocolError unless every field of settings dict s is in range."""
     for key in ("click1", "click2", "click3"):
         if not _action_ok(s[key]):
-            raise ProtocolError("%s: action 0x%02x is not a symptom kind or undo" % (key, s[key]))
+            raise ProtocolError("%s: action 0x%02x is not a symptom kind, dose or undo" % (key, s[key]))
     for key in SETTINGS_LIMITS:
         low, high = SETTINGS_LIMITS[key]
         if not low <= s[key] <= high:

@@ -120,6 +120,18 @@ def test_settings_round_trip_and_validation():
     raises(P.ProtocolError, P.unpack_settings, too_long)
 
 
+def test_dose_is_a_gesture_action_outside_the_symptom_range():
+    assert P.ACTION_DOSE == P.KIND_DOSE and P.KIND_DOSE > P.KIND_SYMPTOM_MAX
+    assert P.KIND_DOSE < P.KIND_TOMBSTONE  # not bookkeeping either
+    assert P.ACTION_DOSE not in P.DEFAULT_SETTINGS.values()  # opt-in: no default gesture logs a dose
+    mapped = dict(P.DEFAULT_SETTINGS)
+    mapped["click2"] = P.ACTION_DOSE
+    assert P.unpack_settings(P.pack_settings(mapped))["click2"] == P.KIND_DOSE
+    for action in (P.KIND_DOSE + 1, 0x7F):  # the rest of the non-symptom range is not an action
+        mapped["click2"] = action
+        raises(P.ProtocolError, P.pack_settings, mapped)
+
+
 def test_civil_date_conversions():
     assert P.days_from_civil(1970, 1, 1) == 0
     assert P.days_from_civil(2000, 1, 1) == 10957
