@@ -19,7 +19,7 @@ ALLOWED: dict[str, set[str]] = {
     "store": {"base", "firmware"},
     "intake": {"store", "base"},
     "events": {"store", "base"},
-    "ble": {"store", "base", "firmware"},
+    "ble": {"store", "base", "firmware", "intake"},
     "report": {"stats", "intake", "store", "base"},
     "hw": {"base", "firmware"},
     "sim": {"base", "firmware", "stats", "store", "intake", "events", "ble", "report", "hw"},

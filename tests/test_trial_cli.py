@@ -238,9 +238,11 @@ def test_adherence_comes_from_the_logged_intake(db):
     r = run(db, "status", today=today)
     assert "adherence so far: 14/16 days (88%, followed); on days 7/8, off days 7/8" in r.output
     if plan.blocks[4]:
-        assert "logged so far today: 200 mg (enough)" in r.output
+        assert "logged so far today: 200 mg, by hand (enough)" in r.output
+        assert s["dose_logged_today"] is True and s["taken_today_by"] == {"manual": 200.0}
     else:
-        assert "200 mg logged today: an off day should have none" in r.output
+        assert "200 mg logged today, by hand: an off day should have none" in r.output
+        assert s["dose_logged_today"] is None
 
 
 def test_low_adherence_is_called_out(db):

@@ -36,9 +36,16 @@ def kind_plural(name: str) -> str:
     return KIND_PLURALS.get(name, "symptom events" if name in ("all", "all kinds") else f"{name} events")
 
 
+# A dose logged with the button: a device record, never a symptom (the
+# companion turns it into an intake entry, twitchlog.intake.doses).
+DOSE = "dose"
+
+
 def kind_name(code: int) -> str:
     if code in KIND_NAMES:
         return KIND_NAMES[code]
+    if code == P.KIND_DOSE:
+        return DOSE
     if code == P.KIND_TOMBSTONE:
         return "undo"
     if code == P.KIND_ANCHOR:

@@ -85,6 +85,20 @@ async def device_info(
     return info
 
 
+# Gesture actions that are not a symptom kind, by the word `--set` takes.
+_ACTIONS = {"none": P.ACTION_NONE, "undo": P.ACTION_UNDO, "dose": P.ACTION_DOSE}
+
+
+def describe_setting(key: str, value: int) -> str:
+    """A setting's value as `--set` would take it: an action's name for the click keys, else the number."""
+    if not key.startswith("click"):
+        return str(value)
+    from twitchlog.kinds import kind_name
+
+    names = {code: word for word, code in _ACTIONS.items()}
+    return names.get(value) or kind_name(value)
+
+
 def parse_setting(text: str) -> tuple[str, int]:
     """KEY=VALUE for `device settings --set`; UserError naming the problem."""
     key, sep, value = text.partition("=")
@@ -95,8 +109,8 @@ def parse_setting(text: str) -> tuple[str, int]:
     if key.startswith("click"):
         from twitchlog.kinds import kind_code
 
-        actions = {"none": P.ACTION_NONE, "undo": P.ACTION_UNDO}
-        return key, actions[value.lower()] if value.lower() in actions else kind_code(value)
+        word = value.lower()
+        return key, _ACTIONS[word] if word in _ACTIONS else kind_code(value)
     try:
         return key, int(value)
     except ValueError:

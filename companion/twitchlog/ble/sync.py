@@ -36,6 +36,7 @@ from twitchlog.ble.gattclient import (
 from twitchlog.errors import UserError
 from twitchlog.firmware import clock
 from twitchlog.firmware import protocol as P
+from twitchlog.intake.doses import record_doses
 from twitchlog.store.db import Store
 
 BATCH = 512  # records per database transaction
@@ -58,6 +59,7 @@ class SyncResult:
     attempts: int = 1
     seconds: float = 0.0
     status: dict[str, Any] = field(default_factory=dict)
+    doses: dict[str, Any] = field(default_factory=dict)  # intake.doses.DoseCounts of the button doses
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -245,6 +247,8 @@ async def sync_session(
             sync_id, records=session.new, acked_seq=result.acked_seq or None, finished_utc=int(time.time())
         )
         store.place_times(device_id)
+        # Button doses become intake once placed in time; also what a dropped link did commit.
+        result.doses = record_doses(store, device_id).to_dict()
     store.update_sync(sync_id, outcome="ok")
     return result
 

@@ -21,6 +21,7 @@ from twitchlog.ble.adapter import Adapter
 from twitchlog.ble.gattclient import SERVICE_UUID
 from twitchlog.ble.sync import SyncResult, sync
 from twitchlog.errors import UserError
+from twitchlog.intake.doses import DoseCounts
 from twitchlog.store.db import Store
 
 Log = Callable[[str], None]
@@ -83,5 +84,7 @@ async def watch(
         failures.pop(device.address, None)
         not_before[device.address] = time.monotonic() + cooldown
         log(f"{device.address}: {result.new} new record(s), acknowledged up to seq {result.acked_seq}")
+        for line in DoseCounts(**result.doses).lines() if result.doses else ():
+            log(f"{device.address}: {line}")
         if on_sync is not None:
             on_sync(result)

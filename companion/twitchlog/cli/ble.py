@@ -149,3 +149,15 @@ def sync(settings: Settings, address: str | None, watch: bool, timeout: float, a
         f"synced {result.address}{retry}: {result.new} new record(s) in {result.seconds:.1f} s; "
         f"device clock set; acknowledged up to seq {result.acked_seq}"
     )
+    _print_doses(result.doses)
+
+
+def _print_doses(doses: dict) -> None:
+    """What became of the doses logged with the button (intake.doses.DoseCounts as a dict)."""
+    from twitchlog.intake.doses import DoseCounts
+
+    counts = DoseCounts(**doses)
+    for line in counts.lines():
+        out.print(line, highlight=False)
+    for warning in counts.warnings:
+        err.print(styled("[yellow]warning:[/] {text}", text=warning))

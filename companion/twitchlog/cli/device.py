@@ -45,7 +45,7 @@ def device_info(settings: Settings, address: str | None, port: str | None, as_js
     for key, value in info["status"].items():
         table.add_row(key, str(value))
     for key, value in info["settings"].items():
-        table.add_row(key, str(value))
+        table.add_row(key, devicectl.describe_setting(key, value))
     out.print(table)
 
 
@@ -56,7 +56,7 @@ def device_info(settings: Settings, address: str | None, port: str | None, as_js
     "changes",
     multiple=True,
     metavar="KEY=VALUE",
-    help="change a setting, e.g. --set event_window_s=5 or --set click1=eyelid (repeatable)",
+    help="change a setting, e.g. --set event_window_s=5, --set click1=eyelid or --set click2=dose (repeatable)",
 )
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 @click.pass_obj
@@ -76,7 +76,7 @@ def device_settings(settings: Settings, address: str | None, changes: tuple[str,
         return print_json(values)
     table = Table("setting", "value")
     for key, value in values.items():
-        table.add_row(key, str(value))
+        table.add_row(key, devicectl.describe_setting(key, value))
     out.print(table)
 
 

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
 
 from twitchlog.cli.common import Settings, out, print_json
 from twitchlog.errors import UserError
-from twitchlog.kinds import KIND_CODES, kind_code, kind_name
+from twitchlog.firmware.protocol import KIND_DOSE
+from twitchlog.kinds import DOSE, KIND_CODES, kind_code, kind_name
 from twitchlog.timefmt import iso_utc, local, parse_when, require_past
+
+if TYPE_CHECKING:
+    from twitchlog.store.db import Event
 
 KINDS_HELP = ", ".join(KIND_CODES)
 
@@ -23,39 +28,67 @@ def events() -> None:
 @events.command("list")
 @click.option("--since", metavar="TIME", help="from this local date/time (e.g. 2026-11-01, today, yesterday)")
 @click.option("--until", metavar="TIME", help="before this local date/time")
-@click.option("--kind", "kinds", multiple=True, help=f"only this kind (repeatable): {KINDS_HELP}")
+@click.option("--kind", "kinds", multiple=True, help=f"only this kind (repeatable): {KINDS_HELP}, dose")
 @click.option("--limit", type=click.IntRange(min=1), help="only the newest N")
 @click.option("--json", "as_json", is_flag=True, help="print JSON (UTC times)")
 @click.pass_obj
 def list_events(
     settings: Settings, since: str | None, until: str | None, kinds: tuple[str, ...], limit: int | None, as_json: bool
 ) -> None:
-    """List symptom events, oldest first (undone presses are left out)."""
+    """List symptom events and doses logged with the button, oldest first (undone presses are left out).
+
+    A dose is not a symptom: the analysis never counts it. Its note says
+    which intake entry it became (see `twitchlog intake default`).
+    """
+    from twitchlog.intake.doses import dose_entries
+
     with settings.store() as store:
         found = store.events(
             since=parse_when(since, what="--since") if since else None,
             until=parse_when(until, what="--until", end_of_day=True) if until else None,
-            kinds=[kind_code(k) for k in kinds],
+            kinds=[_kind_filter(k) for k in kinds],
+            doses=True,
         )
+        intake_of = dose_entries(store)
     if limit:
         placed = [e for e in found if e.utc is not None]
         found = placed[-limit:]  # the newest N with a known time
     if as_json:
-        return print_json([{**e.to_dict(), "kind": kind_name(e.kind), "time": iso_utc(e.utc)} for e in found])
+        return print_json(
+            [
+                {**e.to_dict(), "kind": kind_name(e.kind), "time": iso_utc(e.utc), **_dose_fields(e, intake_of)}
+                for e in found
+            ]
+        )
     table = Table("id", "time", "kind", "severity", "site", "note", "source", "time quality")
     for e in found:
+        note = e.note or ""
+        if e.kind == KIND_DOSE:
+            entry = _dose_fields(e, intake_of).get("intake_id")
+            note = f"intake #{entry}" if entry else "not intake yet (see `intake default`)"
         table.add_row(
             str(e.id),
             local(e.utc),
             kind_name(e.kind),
             str(e.severity or ""),
             e.body_site or "",
-            e.note or "",
+            note,
             e.source if e.seq is None else f"device #{e.seq}",
             e.time_quality,
         )
     out.print(table)
     out.print(f"{len(found)} event(s)")
+
+
+def _kind_filter(name: str) -> int:
+    return KIND_DOSE if name.strip().lower() == DOSE else kind_code(name)
+
+
+def _dose_fields(event: Event, intake_of: dict[tuple[int, int], int]) -> dict:
+    """For a dose: the intake entry it became (None: not yet, or its time is unknown)."""
+    if event.kind != KIND_DOSE or event.device_id is None or event.seq is None:
+        return {}
+    return {"intake_id": intake_of.get((event.device_id, event.seq))}
 
 
 @events.command("add")

@@ -9,6 +9,7 @@ import click
 from rich.table import Table
 
 from twitchlog.cli.common import Settings, err, out, print_json, styled
+from twitchlog.errors import UserError
 from twitchlog.intake.entries import SOURCES
 from twitchlog.magnesium import KNOWN_FORMS_HELP
 from twitchlog.timefmt import iso_utc, local, parse_when, require_past
@@ -181,6 +182,51 @@ def product_list(settings: Settings, as_json: bool) -> None:
     for p in found:
         table.add_row(p.name, p.form or "", ("~" if p.estimated else "") + _mg(p.mg_per_serving))
     out.print(table)
+
+
+@intake.command("default")
+@click.argument("product_name", metavar="PRODUCT", required=False)
+@click.option("--clear", is_flag=True, help="no default: doses from the button wait until one is set")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+@click.pass_obj
+def default(settings: Settings, product_name: str | None, clear: bool, as_json: bool) -> None:
+    """Show or set the saved PRODUCT that a dose logged with the device's button stands for.
+
+    
+    Each "dose taken" press (a gesture set to dose, e.g.
+    `twitchlog device settings --set click2=dose`) becomes one serving of
+    this product at the press's time, after the next sync. Doses synced
+    while no default is set wait, and are logged as soon as you set one.
+    Examples:
+      twitchlog intake product add "Doctor's Best glycinate" --form glycinate --mg-per-serving 200
+      twitchlog intake default "Doctor's Best glycinate"
+    """
+    from twitchlog.intake.doses import default_product, dose_status, set_default_product
+
+    if clear and product_name is not None:
+        raise UserError("give PRODUCT or --clear, not both")
+    with settings.store() as store:
+        if clear or product_name is not None:
+            counts = set_default_product(store, product_name)
+        else:
+            counts = dose_status(store)  # only looks
+        current = default_product(store)
+    if as_json:
+        return print_json({"default": current.to_dict() if current else None, "doses": counts.to_dict()})
+    if current is None:
+        out.print(
+            "no default product: doses from the button are not logged as intake until one is set", highlight=False
+        )
+    else:
+        est = " (estimated)" if current.estimated else ""
+        out.print(
+            f"default product: {current.name!r}, {_mg(current.mg_per_serving)} mg elemental per dose{est}",
+            highlight=False,
+        )
+    for line in counts.lines():
+        out.print(line, highlight=False)
+    for warning in counts.warnings:
+        _warn(warning)
 
 
 @intake.command("import")

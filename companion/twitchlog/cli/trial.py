@@ -204,7 +204,8 @@ def plan_command(
         highlight=False,
     )
     out.print(
-        "log every dose with `twitchlog intake add`; `twitchlog trial status` tells you what to do each day",
+        "log every dose with `twitchlog intake add` (or the button: `twitchlog intake default`); "
+        "`twitchlog trial status` tells you what to do each day",
         highlight=False,
     )
     if plan.start < today:
@@ -280,8 +281,10 @@ def status_command(settings: Settings, as_json: bool, today_text: str | None) ->
     """Today's assignment (take or not), adherence per block and overall, days left.
 
     A day counts as adherent when an 'on' day has at least 80% of the dose
-    logged with `intake add` and an 'off' day has no supplemental
-    magnesium. Adherence covers the days before today; today is not over.
+    logged (with `intake add`, or pressed on the device: see `intake
+    default`) and an 'off' day has no supplemental magnesium. Adherence
+    covers the days before today; today is not over. Today's line says
+    whether the dose is logged yet, and how.
     """
     from twitchlog.report.trial_status import current_plan, stopping_look, trial_status
     from twitchlog.stats.trial import FOLLOWED_FRACTION, ON_FRACTION
@@ -310,8 +313,8 @@ def status_command(settings: Settings, as_json: bool, today_text: str | None) ->
         out.print(f"the plan finished on {plan.end}; `twitchlog report` analyses it", highlight=False)
     elif status.on:
         need = ON_FRACTION * plan.dose_mg
-        done = f"logged so far today: {_mg(taken)} mg" + (
-            " (enough)" if taken >= need else f" (log at least {_mg(need)} mg)"
+        done = f"logged so far today: {_mg(taken)} mg{_by(status.taken_today_by)}" + (
+            " (enough)" if status.dose_logged_today(plan) else f" (log at least {_mg(need)} mg)"
         )
         out.print(
             styled(
@@ -326,7 +329,7 @@ def status_command(settings: Settings, as_json: bool, today_text: str | None) ->
             )
         )
     else:
-        warn = "; [yellow]{taken} mg logged today: an off day should have none[/]" if taken > 0 else ""
+        warn = "; [yellow]{taken} mg logged today{by}: an off day should have none[/]" if taken > 0 else ""
         out.print(
             styled(
                 "today {today} (block {block}, pair {pair}): [bold]DON'T TAKE[/] magnesium supplements (food is fine)"
@@ -335,6 +338,15 @@ def status_command(settings: Settings, as_json: bool, today_text: str | None) ->
                 block=status.block,
                 pair=status.pair,
                 taken=_mg(taken),
+                by=_by(status.taken_today_by),
+            )
+        )
+    if status.pending_doses:
+        err.print(
+            styled(
+                "[yellow]note:[/] {n} dose(s) pressed on the device are not counted yet: no default product; "
+                "run `twitchlog intake default PRODUCT`",
+                n=status.pending_doses,
             )
         )
     if adh.days_elapsed:
@@ -367,6 +379,19 @@ def status_command(settings: Settings, as_json: bool, today_text: str | None) ->
                 reason=stop.reason,
             )
         )
+
+
+_ORIGIN_WORDS = {"button": "with the button", "manual": "by hand"}
+
+
+def _by(by_origin: dict[str, float]) -> str:
+    """ ", with the button" / ", by hand" / ", 100 mg with the button and 100 mg by hand"; "" when nothing."""
+    words = [_ORIGIN_WORDS.get(origin, f"from the {origin} import") for origin in by_origin]
+    if not words:
+        return ""
+    if len(words) == 1:
+        return ", " + words[0]
+    return ", " + " and ".join(f"{_mg(mg)} mg {w}" for mg, w in zip(by_origin.values(), words, strict=True))
 
 
 @trial.command("cancel")

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 SOURCES = ("supplement", "diet")
-ORIGINS = ("manual", "cronometer", "apple-health", "csv")
+ORIGINS = ("manual", "cronometer", "apple-health", "csv", "button")  # button: intake.doses
 
 
 @dataclass
@@ -280,6 +280,16 @@ def supplement_total(store: Store, day: date, tz: tzinfo | None = None) -> float
         (day_start(day, tz), day_start(day + timedelta(days=1), tz)),
     ).fetchone()
     return float(row[0])
+
+
+def supplement_by_origin(store: Store, day: date, tz: tzinfo | None = None) -> dict[str, float]:
+    """Supplemental elemental mg on one local day per origin (manual, button, an import), largest first."""
+    rows = store.db.execute(
+        "SELECT origin, SUM(elemental_mg) FROM intake WHERE source = 'supplement' AND utc >= ? AND utc < ?"
+        " GROUP BY origin ORDER BY SUM(elemental_mg) DESC, origin",
+        (day_start(day, tz), day_start(day + timedelta(days=1), tz)),
+    ).fetchall()
+    return {str(origin): float(mg) for origin, mg in rows}
 
 
 def _as_date(value: Any) -> date:

@@ -6,14 +6,15 @@ Adherence covers the completed days only (today is not over yet).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
-from twitchlog.intake.entries import daily_intake, supplement_total
+from twitchlog.intake.doses import dose_status
+from twitchlog.intake.entries import daily_intake, supplement_by_origin
 from twitchlog.stats.sequential import Look, look
 from twitchlog.stats.stopping import CONTINUE
-from twitchlog.stats.trial import Adherence, Plan, adherence
+from twitchlog.stats.trial import ON_FRACTION, Adherence, Plan, adherence
 from twitchlog.store.db import Store
 from twitchlog.store.trials import current_plan_json
 
@@ -34,10 +35,19 @@ class TrialStatus:
     days_left: int  # today included
     starts_in_days: int
     adherence: Adherence
+    # Today's supplement mg by origin: "button" (a dose pressed on the device), "manual" (`intake add`), an import.
+    taken_today_by: dict[str, float] = field(default_factory=dict)
+    pending_doses: int = 0  # button doses synced but not intake: no default product set
 
     @property
     def pair(self) -> int | None:
         return None if self.block is None else (self.block - 1) // 2 + 1
+
+    def dose_logged_today(self, plan: Plan) -> bool | None:
+        """On an 'on' day: is enough of the dose logged (ON_FRACTION of it) yet? None on other days."""
+        if self.on is not True or self.phase != "running":
+            return None
+        return self.taken_today_mg >= ON_FRACTION * plan.dose_mg
 
     def to_dict(self, plan: Plan) -> dict:
         on = self.on
@@ -51,6 +61,9 @@ class TrialStatus:
             "dose_mg": (plan.dose_mg if on else 0.0) if on is not None else None,
             "form": plan.form,
             "taken_today_mg": self.taken_today_mg,
+            "taken_today_by": self.taken_today_by,
+            "dose_logged_today": self.dose_logged_today(plan),
+            "pending_doses": self.pending_doses,
             "days_left": self.days_left,
             "starts_in_days": self.starts_in_days,
             "adherence": self.adherence.to_dict(),
@@ -64,6 +77,7 @@ def trial_status(store: Store, plan: Plan, today: dt.date) -> TrialStatus:
     else:
         daily = pd.DataFrame({"supp_mg": pd.Series([], dtype=float)}, index=pd.DatetimeIndex([], name="date"))
     block = plan.block_of(today)
+    by_origin = supplement_by_origin(store, today)
     if today < plan.start:
         phase, days_left = "not started", plan.days
     elif today > plan.end:
@@ -75,10 +89,12 @@ def trial_status(store: Store, plan: Plan, today: dt.date) -> TrialStatus:
         phase=phase,
         block=None if block is None else block + 1,
         on=None if block is None else bool(plan.blocks[block]),
-        taken_today_mg=supplement_total(store, today),
+        taken_today_mg=sum(by_origin.values()),
         days_left=days_left,
         starts_in_days=(plan.start - today).days if phase == "not started" else 0,
         adherence=adherence(plan, daily),
+        taken_today_by=by_origin,
+        pending_doses=dose_status(store).pending,
     )
 
 

@@ -26,7 +26,8 @@ from twitchlog.firmware import protocol as P
 from twitchlog.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 _SYMPTOM_SQL = "e.kind BETWEEN 1 AND %d" % P.KIND_SYMPTOM_MAX
-# A symptom is undone by a tombstone record of the same device naming its seq.
+_PRESS_SQL = "(e.kind BETWEEN 1 AND %d OR e.kind = %d)" % (P.KIND_SYMPTOM_MAX, P.KIND_DOSE)
+# A symptom or dose is undone by a tombstone record of the same device naming its seq.
 _NOT_UNDONE_SQL = (
     "NOT EXISTS (SELECT 1 FROM events t WHERE t.device_id = e.device_id AND t.kind = %d AND t.arg = e.seq)"
     % P.KIND_TOMBSTONE
@@ -332,9 +333,14 @@ class Store:
         until: int | None = None,
         kinds: Iterable[int] | None = None,
         include_unknown_time: bool = True,
+        doses: bool = False,
     ) -> list[Event]:
-        """Symptom events (undone ones left out), oldest first; events with an unknown time last."""
-        where = [_SYMPTOM_SQL, _NOT_UNDONE_SQL]
+        """Symptom events (undone ones left out), oldest first; events with an unknown time last.
+
+        `doses` adds the doses logged with the button (kind KIND_DOSE): for
+        listing what the wearer pressed, never for counting symptoms.
+        """
+        where = [_PRESS_SQL if doses else _SYMPTOM_SQL, _NOT_UNDONE_SQL]
         params: list[object] = []
         if since is not None:
             where.append("e.utc >= ?")
@@ -369,6 +375,20 @@ class Store:
             )
             for r in rows
         ]
+
+    def dose_records(self, device_id: int | None = None) -> list[sqlite3.Row]:
+        """Every dose record from the button (of one device, or all): device_id, seq, utc, undone; in seq order.
+
+        utc is None while the record's time cannot be placed; undone is 1 once
+        a tombstone of the same device names its seq.
+        """
+        where = "e.kind = ?" + ("" if device_id is None else " AND e.device_id = ?")
+        params: tuple = (P.KIND_DOSE,) if device_id is None else (P.KIND_DOSE, device_id)
+        return self.db.execute(
+            f"SELECT e.device_id, e.seq, e.utc, NOT {_NOT_UNDONE_SQL} AS undone FROM events e"
+            f" WHERE {where} AND e.seq IS NOT NULL ORDER BY e.device_id, e.seq",
+            params,
+        ).fetchall()
 
     # ------------------------------------------------------------ gaps
     def add_gap(self, start_utc: int, end_utc: int, note: str | None = None) -> int:

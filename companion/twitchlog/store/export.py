@@ -1,7 +1,7 @@
 """Export the store, raw and whole, as CSV or JSON: one file per table.
 
 Every stored row is written, none filtered: device records of every kind
-(symptoms, undo tombstones, clock anchors) with their raw device fields
+(symptoms, doses from the button, undo tombstones, clock anchors) with their raw device fields
 (`seq`, `device_time`, `boot_id`, `arg`), where the time came from
 (`source`, `time_quality`) and the annotations; every intake entry with its
 origin and import key. A few derived columns make the files readable
@@ -76,10 +76,10 @@ FILES: tuple[Table, ...] = (
         "SELECT e.id, e.device_id, d.address AS device_address, e.seq, e.kind, e.device_time, e.boot_id, e.arg,"
         " e.utc, e.time_quality, e.source, e.import_key, e.added_utc,"
         " a.severity, a.body_site, a.note, a.updated_utc AS annotation_updated_utc,"
-        " CASE WHEN e.kind BETWEEN 1 AND %d AND EXISTS (SELECT 1 FROM events t WHERE t.device_id = e.device_id"
-        " AND t.kind = %d AND t.arg = e.seq) THEN 1 ELSE 0 END AS undone"
+        " CASE WHEN (e.kind BETWEEN 1 AND %d OR e.kind = %d) AND EXISTS (SELECT 1 FROM events t"
+        " WHERE t.device_id = e.device_id AND t.kind = %d AND t.arg = e.seq) THEN 1 ELSE 0 END AS undone"
         " FROM events e LEFT JOIN devices d ON d.id = e.device_id LEFT JOIN annotations a ON a.event_id = e.id"
-        " ORDER BY e.id" % (P.KIND_SYMPTOM_MAX, P.KIND_TOMBSTONE),
+        " ORDER BY e.id" % (P.KIND_SYMPTOM_MAX, P.KIND_DOSE, P.KIND_TOMBSTONE),
         _events,
     ),
     Table(

@@ -121,6 +121,37 @@ MIGRATIONS: list[str] = [
         cancelled_utc INTEGER
     );
     """,
+    # 4: doses logged with the button become intake (origin 'button', keyed on
+    # 'dose:<device>:<seq>') from the default product.  SQLite cannot change a
+    # CHECK in place, so intake is rebuilt: new table, copy every row, swap.
+    # Nothing references intake(id), so the swap breaks no foreign key.
+    """
+    CREATE TABLE intake_v4 (
+        id           INTEGER PRIMARY KEY,
+        utc          INTEGER NOT NULL,
+        source       TEXT NOT NULL CHECK (source IN ('supplement', 'diet')),
+        elemental_mg REAL NOT NULL CHECK (elemental_mg >= 0),
+        form         TEXT,
+        compound_mg  REAL,
+        estimated    INTEGER NOT NULL DEFAULT 0 CHECK (estimated IN (0, 1)),
+        product_id   INTEGER REFERENCES intake_products(id),
+        servings     REAL,
+        note         TEXT,
+        origin       TEXT NOT NULL CHECK (origin IN ('manual', 'cronometer', 'apple-health', 'csv', 'button')),
+        import_key   TEXT UNIQUE,
+        added_utc    INTEGER NOT NULL
+    );
+    INSERT INTO intake_v4 (id, utc, source, elemental_mg, form, compound_mg, estimated, product_id, servings, note,
+                           origin, import_key, added_utc)
+        SELECT id, utc, source, elemental_mg, form, compound_mg, estimated, product_id, servings, note,
+               origin, import_key, added_utc FROM intake;
+    DROP TABLE intake;
+    ALTER TABLE intake_v4 RENAME TO intake;
+    CREATE INDEX intake_utc ON intake (utc);
+    -- The product a button dose stands for: at most one row is the default.
+    ALTER TABLE intake_products ADD COLUMN is_default INTEGER NOT NULL DEFAULT 0 CHECK (is_default IN (0, 1));
+    CREATE UNIQUE INDEX intake_products_default ON intake_products (is_default) WHERE is_default = 1;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
