@@ -35,9 +35,18 @@ from twitchlog.hw import deploy
 from twitchlog.hw.flash import FlashImage
 from twitchlog.resources import firmware_dir
 from twitchlog.sim.unixport.uart import HciUart
+from twitchlog.sim.unixport.usb import UsbSerial
 from twitchlog.sim.virtual.controller import VirtualController, stable_public_address
 from twitchlog.sim.virtual.events import EventStream, parse_console, read_records
-from twitchlog.sim.virtual.hardware import DEEPSLEEP_RESET, HARD_RESET, PWRON_RESET, WAKE_EXT0, WAKE_GPIO, WDT_RESET
+from twitchlog.sim.virtual.hardware import (
+    DEEPSLEEP_RESET,
+    HARD_RESET,
+    PWRON_RESET,
+    SOFT_RESET,
+    WAKE_EXT0,
+    WAKE_GPIO,
+    WDT_RESET,
+)
 
 FLASH_SIZE = 1 << 20  # as the CPython runtime's image: 256 sectors of 4 KB
 # The GC heap of MicroPython on an ESP32-C3 (ports/esp32/mpconfigport.h,
@@ -80,9 +89,13 @@ class MicroPythonDevice(EventStream):
         heap_bytes: int = HEAP_BYTES,
         battery_mv: int = 3900,
         settings: dict[str, int] | None = None,
+        usb: UsbSerial | None = None,
     ) -> None:
         super().__init__(on_event)
         self.uart = uart
+        self.usb = usb  # the chip's USB serial line (its REPL), when the world has a cable in it
+        if usb is not None:
+            usb.on_receive = self._usb_receive
         self.binary = binary or find_binary()
         self.heap_bytes = heap_bytes
         self.battery_mv = battery_mv
@@ -113,6 +126,8 @@ class MicroPythonDevice(EventStream):
         self._wake: tuple[int, int] | None = None  # (pin, level) armed for deep sleep
         self._pressed = False
         self._exit: tuple[str, Any] | None = None  # why the current boot ended
+        self._repl_mode = ""  # after a soft reset from the raw REPL: "raw" (no main.py)
+        self.in_repl = False  # main.py stopped (Ctrl-C, an error): the REPL has the serial line
         self.led = False
         self.led_changes = 0
         # NimBLE takes its controller's public address as its identity: on_link gives the controller
@@ -178,6 +193,8 @@ class MicroPythonDevice(EventStream):
     # ------------------------------------------------------------ life
     async def start(self) -> None:
         self.uart.start()
+        if self.usb is not None:
+            self.usb.start()
         await self._install()
         self._life_task = asyncio.create_task(self._life())
         await self.wait_for("wake", timeout=BOOT_TIMEOUT_S)
@@ -221,6 +238,8 @@ class MicroPythonDevice(EventStream):
                 pass
             self._life_task = None
         self.uart.close()
+        if self.usb is not None:
+            self.usb.close()
         self.state = "off"
 
     async def _life(self) -> None:
@@ -239,6 +258,10 @@ class MicroPythonDevice(EventStream):
                 if detail == HARD_RESET:
                     self._power_on()
                 self._reset_cause, self._wake_reason, self._wake = detail, 0, None
+            elif outcome == "soft":  # the interpreter restarts; the RTC and its memory were handed over
+                self.emit({"event": "reset", "cause": SOFT_RESET, "repl": detail})
+                self._reset_cause, self._wake_reason, self._wake = SOFT_RESET, 0, None
+                self._repl_mode = "raw" if detail == "raw" else ""
             else:  # crash, or main.py returned: MicroPython would sit at the REPL until reset
                 if outcome == "crash":
                     self.crashes.append(detail)
@@ -297,8 +320,11 @@ class MicroPythonDevice(EventStream):
             TL_RTC_MEMORY=self._rtc_memory.hex(),
             TL_PINS="%d=%d" % (button_pin, self._pin_level(button_pin)),
             TL_CUT_AFTER=str(-1 if self._cut_after is None else self._cut_after),
+            TL_REPL=self._repl_mode,
         )
         self._cut_after = None
+        self._repl_mode = ""
+        self.in_repl = False
         await self.uart.attach()
         self.state = "awake"
         booted = time.monotonic()
@@ -310,16 +336,12 @@ class MicroPythonDevice(EventStream):
             "import virtual_chip; virtual_chip.boot(%r)" % str(self.flash_path),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
+            stderr=asyncio.subprocess.PIPE,
             env=env,
         )
         output: list[str] = []
         try:
-            assert self._proc.stdout is not None
-            async for raw in self._proc.stdout:
-                line = raw.decode(errors="replace").rstrip("\n")
-                output.append(line)
-                self._console(line)
+            await asyncio.gather(self._read_serial(self._proc, output), self._read_chip(self._proc, output))
             await self._proc.wait()
         finally:
             self.uart.detach()
@@ -333,13 +355,41 @@ class MicroPythonDevice(EventStream):
         )
         return result
 
+    async def _read_serial(self, proc: asyncio.subprocess.Process, output: list[str]) -> None:
+        """stdout is the USB serial line: to the pty as it comes, and read for the firmware's EVT lines."""
+        assert proc.stdout is not None
+        partial = b""
+        while chunk := await proc.stdout.read(65536):
+            if self.usb is not None:
+                self.usb.write(chunk)
+            *lines, partial = (partial + chunk).split(b"\n")
+            for raw in lines:
+                line = raw.decode(errors="replace").rstrip("\r")
+                output.append(line)
+                del output[:-30]
+                self._console(line)
+        if partial:
+            self._console(partial.decode(errors="replace"))
+
+    async def _read_chip(self, proc: asyncio.subprocess.Process, output: list[str]) -> None:
+        """stderr: the chip's own lines to this driver ("CHIP ..."), and whatever the interpreter dies with."""
+        assert proc.stderr is not None
+        async for raw in proc.stderr:
+            line = raw.decode(errors="replace").rstrip("\n")
+            words = line.split()
+            if words[:1] == ["CHIP"]:
+                self._chip_says(words[1:], output)
+            elif words:
+                output.append(line)
+                self._console(line)
+
+    def _usb_receive(self, data: bytes) -> None:
+        """Host -> chip on the USB line; lost while the chip sleeps or is off, as on a UART."""
+        self._send("usb " + data.hex())
+
     def _console(self, line: str) -> None:
-        words = line.split()
-        if not words:
-            return
-        if words[:1] == ["CHIP"]:
-            self._chip_says(words[1:])
-            return
+        if not line.strip() or self.in_repl:
+            return  # the REPL's traffic (a sync's records) is not the firmware talking
         event = parse_console(line)
         if line.startswith("Unhandled exception in IRQ callback handler"):
             self.irq_errors.append(line)
@@ -347,7 +397,7 @@ class MicroPythonDevice(EventStream):
             self.crashes.append(line)
         self.emit(event if event is not None else {"event": "console", "line": line})
 
-    def _chip_says(self, words: list[str]) -> None:
+    def _chip_says(self, words: list[str], output: list[str]) -> None:
         what = words[0] if words else ""
         if what == "sleep":  # sleep RTC_MS MEMORY PIN LEVEL
             rtc_ms, memory, pin, level = words[1:5]
@@ -369,6 +419,23 @@ class MicroPythonDevice(EventStream):
             self._signal_kill()
         elif what == "reset":
             self._exit = ("reset", HARD_RESET)
+        elif what == "soft":  # soft RTC_MS MEMORY REPL_MODE: the interpreter restarts, the RTC runs on
+            self._set_rtc(int(words[1]))
+            self._rtc_memory = b"" if words[2] == "-" else bytes.fromhex(words[2])
+            self._exit = ("soft", words[3])
+        elif what == "sigint":  # Ctrl-C on the serial line while code runs: the port's KeyboardInterrupt
+            if self._proc is not None and self._proc.returncode is None:
+                self._proc.send_signal(signal.SIGINT)
+        elif what == "repl":  # main.py stopped and the REPL took the serial line
+            self.in_repl = True
+            if words[1] == "interrupted":
+                self.emit({"event": "interrupted"})
+            else:  # an error, or main.py returned: the app is halted until a reset
+                error = "\n".join(output[-30:])
+                if words[1] == "crash":
+                    self.crashes.append(error)
+                self.state = "halted"
+                self.emit({"event": words[1], "error": error})
 
     def _signal_kill(self) -> None:
         if self._proc is not None and self._proc.returncode is None:

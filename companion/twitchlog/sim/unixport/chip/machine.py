@@ -102,6 +102,20 @@ def deepsleep(ms=0):
     sys.exit(0)
 
 
+def _soft_reset(repl_mode):
+    """The interpreter restarts with flash, RTC and RTC memory kept; repl_mode: "raw" or "friendly"."""
+    chip.say("soft", chip.rtc_ms(), _rtc_memory.hex() or "-", repl_mode)
+    import sys
+
+    sys.exit(0)
+
+
+def soft_reset():
+    import repl
+
+    repl.soft_reset(raw=False)
+
+
 def lightsleep(ms=0):
     time.sleep_ms(ms)
 

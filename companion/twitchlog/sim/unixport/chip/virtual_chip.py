@@ -10,8 +10,10 @@ the interpreter, so it takes no RAM the device would not spend on ROM code.
   (twitchlog.sim.unixport.runtime) in TL_* environment variables; button
   edges arrive on stdin, one "pin ID LEVEL" a line, read by a thread that
   only records the level and schedules the IRQ handler, as the chip does.
-- What the chip tells the driver goes to stdout as "CHIP ..." lines: deep
-  sleep (with what must survive it), the watchdog firing.
+- What the chip tells the driver goes to stderr as "CHIP ..." lines: deep
+  sleep (with what must survive it), the watchdog firing, a soft reset.
+- stdout is the chip's USB serial line: what the firmware prints and the
+  REPL (chip/repl.py), which the driver carries to a pty (`--usb`).
 """
 
 import gc
@@ -65,7 +67,7 @@ handlers = {}  # pin id -> (handler, pin, trigger)
 
 
 def say(*words):
-    print("CHIP", *words)
+    print("CHIP", *words, file=sys.stderr)
 
 
 # ---------------------------------------------------------------- RTC
@@ -105,6 +107,10 @@ def _host_commands():
             say("heap", gc.mem_alloc(), gc.mem_free())
         elif len(words) == 2 and words[0] == "cut":
             FileFlash.cut_at = FileFlash.ops + int(words[1])
+        elif len(words) == 2 and words[0] == "usb":  # bytes on the USB serial line, host to chip
+            import repl
+
+            repl.feed(bytes.fromhex(words[1]))
 
 
 # ---------------------------------------------------------------- flash
@@ -190,4 +196,9 @@ def boot(image):
 
     _thread.start_new_thread(_host_commands, ())
     say("boot", RESET_CAUSE, WAKE_REASON)
-    import main  # noqa: F401  (runs the app; deep sleep ends the process)
+    import repl
+
+    raw = env("TL_REPL") == "raw"  # a soft reset from the raw REPL comes back raw, without main.py
+    if not raw:
+        repl.run_main()  # the app; deep sleep ends the process, anything else falls to the REPL
+    repl.loop(raw)
