@@ -20,9 +20,9 @@ a person at `mpremote repl` rely on:
   as ports/esp32/main.c does.
 """
 
+import _thread
 import sys
 
-import _thread
 import virtual_chip as chip
 
 time = chip.time
@@ -31,7 +31,7 @@ _rx_lock = _thread.allocate_lock()
 _interruptible = False
 _interrupt_sent = False
 _globals = {"__name__": "__main__"}
-BANNER = "MicroPython v1.25.0 on 2025-04-15; twitchlog virtual ESP32 with NimBLE\r\nType \"help()\" for more information.\r\n"
+BANNER = 'MicroPython v1.25.0; twitchlog virtual ESP32 with NimBLE\r\nType "help()" for more information.\r\n'
 _write = sys.stdout.write
 
 
