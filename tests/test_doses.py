@@ -244,6 +244,16 @@ def test_export_names_doses_and_marks_an_undone_one(store, dev):
     assert products == {"Glycinate 200": 1, "Citrate 150": 0}
 
 
+def test_the_report_notes_doses_the_intake_lacks(store, dev):
+    from twitchlog.report import dataset
+
+    synced(store, dev, [rec(1, T0), rec(2, T0 + 60, P.KIND_TWITCH), anchor(3, T0 + 3600)])
+    notes = dataset.build(store, now=T0 + U + 3 * 86400).notes
+    assert any("1 dose(s) logged with the button are not in the intake: no default product" in n for n in notes)
+    set_default_product(store, "Glycinate 200")
+    assert not any("button" in n for n in dataset.build(store, now=T0 + U + 3 * 86400).notes)
+
+
 # ------------------------------------------------------------ migration
 def test_a_version_3_database_keeps_every_intake_row_through_the_rebuild(tmp_path):
     path = tmp_path / "v3.db"

@@ -27,6 +27,7 @@ from datetime import date, datetime, timedelta, tzinfo
 
 import pandas as pd
 
+from twitchlog.intake.doses import dose_status
 from twitchlog.intake.entries import daily_intake, day_start, local_date
 from twitchlog.kinds import kind_name
 from twitchlog.store.db import Store
@@ -138,6 +139,22 @@ def stray_event_days(store: Store, tz: tzinfo | None = None) -> list[date]:
     return sorted(stray_days(days))
 
 
+def _dose_notes(store: Store) -> list[str]:
+    """Doses pressed on the device that the intake (the exposure) lacks: the effect would be misjudged."""
+    waiting = dose_status(store)
+    notes = []
+    if waiting.pending:
+        notes.append(
+            f"{waiting.pending} dose(s) logged with the button are not in the intake: no default product is set "
+            "(`twitchlog intake default PRODUCT` adds them)."
+        )
+    if waiting.unplaced:
+        notes.append(
+            f"{waiting.unplaced} dose(s) logged with the button have an unknown time and are not in the intake."
+        )
+    return notes
+
+
 def gap_dates(gaps: Iterable[tuple[int, int]], first: date, last: date, tz: tzinfo | None = None) -> set[date]:
     """The local dates in first..last that a gap [start, end) overlaps, even partly."""
     out: set[date] = set()
@@ -232,6 +249,7 @@ def build(
         notes.append(f"{unknown} event(s) have an unknown time (no clock anchor) and are not in the daily counts.")
     if outside:
         notes.append(f"{outside} event(s) fall outside {first}..{last} (today's are counted once the day is over).")
+    notes.extend(_dose_notes(store))
     return Dataset(
         first=first,
         last=last,
