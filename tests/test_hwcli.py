@@ -30,35 +30,62 @@ def test_every_command_has_help():
 def test_power_defaults_print_the_table_and_the_life():
     result = CliRunner().invoke(hwcli.power_command, [])
     assert result.exit_code == 0, result.output
-    # 400 mAh / 1.3763485 mAh a day = 291 days = 9.5 months (tests/test_power.py works it by hand)
+    # The recommended XIAO ESP32-C6: 400 mAh / 0.6523064 mAh a day = 613 days = 20.1 months
+    # (tests/test_power.py works it by hand)
     text = " ".join(result.output.split())  # rich wraps at the runner's 80 columns
-    assert "Estimated life: 291 days (9.5 months) on 400 mAh, short of the 12-month goal" in text
-    assert "deep sleep dominates (77%)" in text
+    assert "Charge per day: xiao-esp32c6, 20 events/day + 1 syncs/day" in text
+    assert "Estimated life: 613 days (20.1 months) on 400 mAh, meets the 12-month goal" in text
+    assert "deep sleep dominates (53%)" in text
     for part in (
         "event windows",
         "battery divider",
         "sync windows",
         "boot per wake",
         "flash erase per append",
-        "1.3763",
+        "0.6523",
     ):
         assert part in result.output
+    assert "What reaches the goal" not in text
+
+
+@pytest.mark.parametrize(
+    ("board", "life", "verdict"),
+    [
+        ("xiao-esp32s3", "695 days (22.8 months)", "meets"),
+        ("xiao-esp32c6", "613 days (20.1 months)", "meets"),
+        ("xiao-esp32c3", "298 days (9.8 months)", "short of"),
+        ("esp32-devkit", "3 days (0.1 months)", "short of"),
+    ],
+)
+def test_power_for_each_board(board, life, verdict):
+    result = CliRunner().invoke(hwcli.power_command, ["--board", board])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert f"Charge per day: {board}," in text
+    assert f"Estimated life: {life} on 400 mAh, {verdict} the 12-month goal" in text
+    if verdict == "short of":  # and the way out names the board that reaches it
+        assert "What reaches the goal: hardware/POWER.md (try --board xiao-esp32c6" in text
 
 
 def test_power_options_reach_the_model():
-    args = ["--events-per-day", "10", "--syncs-per-day", "0", "--battery-mah", "100", "--event-window-s", "0"]
-    args += ["--divider-ohms", "0", "--sleep-ua", "10"]
+    args = ["--board", "xiao-esp32c3", "--events-per-day", "10", "--syncs-per-day", "0", "--battery-mah", "100"]
+    args += ["--event-window-s", "0", "--divider-ohms", "0", "--sleep-ua", "10"]
     result = CliRunner().invoke(hwcli.power_command, args)
     assert result.exit_code == 0, result.output
-    # the round-numbers example of tests/test_power.py: 100 / 0.3339625 = 299 days = 9.8 months
+    # the round-numbers example of tests/test_power.py: 100 / 0.3366725 = 297 days = 9.8 months
     text = " ".join(result.output.split())
-    assert "Estimated life: 299 days (9.8 months) on 100 mAh" in text
+    assert "Estimated life: 297 days (9.8 months) on 100 mAh" in text
     assert "deep sleep dominates" in text
+    divider = next(line for line in result.output.splitlines() if "battery divider" in line)
+    assert "0.0000" in divider and "none" in divider  # --divider-ohms 0: a switched divider
 
 
-def test_power_with_an_unknown_board_is_a_user_error():
+def test_power_with_an_unknown_board_is_a_user_error_naming_the_boards():
     result = CliRunner().invoke(hwcli.power_command, ["--board", "esp8266"])
-    assert isinstance(result.exception, UserError) and "unknown board" in str(result.exception)
+    assert isinstance(result.exception, UserError)
+    assert str(result.exception) == (
+        "unknown board 'esp8266': choose one of esp32-devkit, xiao-esp32c3, xiao-esp32c6, xiao-esp32s3"
+    )
 
 
 def test_power_rejects_a_negative_rate():

@@ -14,14 +14,14 @@ from rich.table import Table
 from twitchlog.hw import deploy as deploy_mod
 from twitchlog.hw import power as power_mod
 
-GOAL_MONTHS = 12
+GOAL_MONTHS = power_mod.GOAL_MONTHS
 _RATE = click.FloatRange(min=0)
 
 
 @click.command(
     "power",
-    help="Estimate battery life from datasheet currents and the awake times the virtual device measured "
-    "(see hardware/POWER.md). Prints the charge each part of a day takes and which one dominates.",
+    help="Estimate battery life from board and datasheet currents and the awake times measured on the real "
+    "MicroPython runtime (see hardware/POWER.md). Prints the charge each part of a day takes and which one dominates.",
 )
 @click.option("--events-per-day", type=_RATE, default=20, show_default=True, help="button events a day")
 @click.option("--syncs-per-day", type=_RATE, default=1, show_default=True, help="held-button syncs a day")
@@ -29,7 +29,10 @@ _RATE = click.FloatRange(min=0)
     "--battery-mah", type=click.FloatRange(min=0, min_open=True), default=400, show_default=True, help="cell capacity"
 )
 @click.option(
-    "--board", default="xiao-esp32c3", show_default=True, help="board: " + ", ".join(sorted(power_mod.BOARDS))
+    "--board",
+    default=power_mod.RECOMMENDED_BOARD,
+    show_default=True,
+    help="board profile: " + ", ".join(power_mod.BOARDS),
 )
 @click.option(
     "--event-window-s",
@@ -44,9 +47,10 @@ _RATE = click.FloatRange(min=0)
     type=_RATE,
     default=power_mod.MEASURED_SYNC_ADVERTISING_S,
     show_default=True,
-    help="seconds the device advertises after a hold before your central connects (default: the virtual "
-    "device's measurement, an upper bound); the window closes when the central acknowledges and leaves, "
-    f"and the firmware gives up after sync_window_s={power_mod.FIRMWARE_SYNC_WINDOW_S} if none comes",
+    help="seconds the device advertises after a hold before your central connects (default: measured on the "
+    "real runtime with the companion already scanning, as `sync --watch` is); the window closes when the "
+    "central acknowledges and leaves, and the firmware gives up after "
+    f"sync_window_s={power_mod.FIRMWARE_SYNC_WINDOW_S} if none comes",
 )
 @click.option(
     "--adv-interval-ms",
@@ -55,7 +59,9 @@ _RATE = click.FloatRange(min=0)
     show_default=True,
     help="advertising interval",
 )
-@click.option("--sleep-ua", type=_RATE, default=None, help="override the board's deep-sleep current (µA)")
+@click.option(
+    "--sleep-ua", type=_RATE, default=None, help="override the board's deep-sleep current (µA, wake source included)"
+)
 @click.option("--divider-ohms", type=_RATE, default=None, help="battery divider R1 + R2 (default: the board's)")
 def power_command(
     events_per_day,
@@ -100,7 +106,10 @@ def power_command(
         f"({100 * dominant.mah_per_day / total:.0f}%)."
     )
     if budget.months < GOAL_MONTHS:
-        console.print("What reaches the goal: hardware/POWER.md (try --battery-mah, --sleep-ua, --event-window-s).")
+        console.print(
+            f"What reaches the goal: hardware/POWER.md (try --board {power_mod.RECOMMENDED_BOARD}, "
+            "--battery-mah, --event-window-s)."
+        )
 
 
 @click.command(

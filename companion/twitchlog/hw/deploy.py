@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from twitchlog.errors import UserError
+from twitchlog.hw.chips import CHIPS, check_profile
 from twitchlog.resources import firmware_dir
 
 FIRMWARE_DIR = firmware_dir()
@@ -58,7 +59,11 @@ def load_board(name: str) -> tuple[dict, bytes]:
     if name not in board_names():
         raise UserError(f"unknown board {name!r}: choose one of {', '.join(board_names())}")
     data = path.read_bytes()
-    return json.loads(data), data
+    profile = json.loads(data)
+    problems = check_profile(profile)
+    if problems:  # a profile that cannot work on its chip must not reach a board
+        raise UserError(f"board profile {name} is not usable: {'; '.join(problems)}")
+    return profile, data
 
 
 def firmware_version() -> str:
@@ -215,7 +220,8 @@ _v = '.'.join(str(v) for v in _i.version[:3])
 print(repr((sys.platform, getattr(_i, '_machine', ''), getattr(_i, '_mpy', 0), _v)))
 """
 
-_CHIP_NAMES = {"esp32": "with ESP32", "esp32c3": "with ESP32C3", "esp32s3": "with ESP32S3"}
+# sys.implementation._machine ends "with ESP32C6" etc.: MICROPY_HW_MCU_NAME, the title without its dash.
+_CHIP_NAMES = {name: "with " + c.title.replace("-", "") for name, c in CHIPS.items()}
 
 
 def _check_board(transport, port: str, profile: dict, artifacts: list[Artifact]) -> dict:

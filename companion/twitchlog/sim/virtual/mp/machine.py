@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from twitchlog.firmware.clock import UNIX_AT_2000
+from twitchlog.hw.chips import chip
 from twitchlog.sim.virtual.hardware import (
     DEEPSLEEP_RESET,
     HARD_RESET,
@@ -132,6 +133,13 @@ class Machine(types.ModuleType):
     def deepsleep(self, ms: int = 0) -> NoReturn:
         if ms:
             raise NotImplementedError("timer wake is not used by this firmware")
+        wake = self._hw.wake_config
+        if wake is not None and wake[0] == "gpio":  # checked here, as modmachine.c does
+            gpio_wake_pins = chip(self._hw.profile["chip"]).gpio_wake_pins
+            if not gpio_wake_pins:
+                raise ValueError("DEEPSLEEP with gpio pins not supported on this chip")
+            if wake[1] not in gpio_wake_pins:
+                raise ValueError("wake-up pin not supported")
         raise DeepSleep()
 
     def lightsleep(self, ms: int = 0) -> None:
