@@ -1,4 +1,4 @@
-// twitchlog: clip-on case for build B (Seeed XIAO ESP32-C3 + LiPo + button + LED).
+// twitchlog: clip-on case for build B (a Seeed XIAO ESP32-C6, -S3 or -C3 + LiPo + button + LED).
 //
 // Three printed parts: the shell (the cell lies on its floor, a strap clip
 // on the back, two screw bosses at the far end), the plate (lies on the cell
@@ -6,20 +6,41 @@
 // cell), and the lid (button and LED windows, two M2 screws).  All sizes in
 // mm; change the parameters to fit your parts.
 //
-//   openscad -o shell.stl -D 'part="shell"' case.scad
-//   openscad -o plate.stl -D 'part="plate"' case.scad
-//   openscad -o lid.stl   -D 'part="lid"'   case.scad
+//   openscad -o shell.stl -D 'part="shell"' -D 'board="xiao-esp32c6"' case.scad
+//   openscad -o plate.stl -D 'part="plate"' -D 'board="xiao-esp32c6"' case.scad
+//   openscad -o lid.stl   -D 'part="lid"'   -D 'board="xiao-esp32c6"' case.scad
 //
 // Print flat side down (the lid upside down), PETG or PLA, 0.2 mm layers, no
 // supports.  Stack: cell, Kapton, plate, XIAO (USB-C to the opening) and
-// button on the plate, LED through its lid hole, lid.
+// button on the plate, LED through its lid hole, lid.  The S3's antenna lies
+// flat against the inside of the lid.
 
 part = "all";           // "shell", "plate", "lid" or "all" (laid out side by side)
+board = "xiao-esp32c6"; // the board profile: "xiao-esp32c6", "xiao-esp32s3" or "xiao-esp32c3"
 
 // ---- the parts inside
-xiao_l = 21.0;          // XIAO ESP32-C3 board, USB-C end to the far end
-xiao_w = 17.8;
-xiao_h = 3.6;           // PCB + RF shield
+// The three XIAOs share the outline (Seeed gives 21 x 17.5 mm; 17.8 mm here
+// leaves room for the castellated edges) and the USB-C position; what differs
+// is what stands on top of the board.  Per board: the height of the tallest
+// part above the PCB's underside, and what the case must add above it.
+//   C3, C6: PCB + RF shield, 3.6 mm (measured on the C3; the C6's shield and
+//           its unused U.FL receptacle stay under it: check yours);
+//   S3:     the U.FL plug of its antenna mated on the board, ~2.5 mm above the
+//           PCB (the U.FL series' mated height) + 1 mm PCB + the 1.13 mm cable
+//           bending over it: 4.6 mm, plus 0.3 mm for the antenna stuck flat
+//           inside the lid.  Estimates: measure the plugged-in board.
+xiao_boards = [
+    // [profile,        length, width, height, above]
+    ["xiao-esp32c6",    21.0,   17.8,  3.6,    0.0],
+    ["xiao-esp32s3",    21.0,   17.8,  4.6,    0.3],
+    ["xiao-esp32c3",    21.0,   17.8,  3.6,    0.0],
+];
+xiao = xiao_boards[search([board], xiao_boards)[0]];
+assert(xiao[0] == board, str("unknown board ", board, ": xiao-esp32c6, xiao-esp32s3 or xiao-esp32c3"));
+xiao_l = xiao[1];       // USB-C end to the far end
+xiao_w = xiao[2];
+xiao_h = xiao[3] + xiao[4];
+xiao_body_h = 3.6;      // PCB + shield, where the USB-C receptacle sits: the same on all three
 usb_w = 9.4;            // USB-C receptacle, plus plug clearance below
 usb_h = 3.4;
 lipo_l = 35.0;          // "502535" cell, about 400 mAh
@@ -78,7 +99,7 @@ module shell() {
         // the cavity
         translate([wall, wall, floor_t]) cube([cav_l, cav_w, cav_h + 1]);
         // USB-C opening at x = 0, centred on the board's connector
-        translate([-1, out_w / 2 - usb_w / 2, board_z + xiao_h / 2 - usb_h / 2 - 0.4])
+        translate([-1, out_w / 2 - usb_w / 2, board_z + xiao_body_h / 2 - usb_h / 2 - 0.4])
             cube([wall + 2, usb_w, usb_h + 1.2]);
     }
     // screw bosses at the far end, beyond the cell, joined to the end wall
@@ -159,4 +180,4 @@ if (part == "shell") {
     translate([0, 2 * (out_w + 10), 0]) lid();
 }
 
-echo(str("outside: ", out_l, " x ", out_w, " x ", out_h + lid_t, " mm (+ clip ", clip_gap + clip_t, " mm)"));
+echo(str(board, " outside: ", out_l, " x ", out_w, " x ", out_h + lid_t, " mm (+ clip ", clip_gap + clip_t, " mm)"));

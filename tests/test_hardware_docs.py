@@ -12,13 +12,16 @@ import pytest
 from conftest import FIRMWARE, ROOT
 
 HARDWARE = ROOT / "hardware"
-BOARDS = ("esp32-devkit", "xiao-esp32c3")
+BOARDS = tuple(sorted(p.stem for p in (FIRMWARE / "boards").glob("*.json")))
+XIAOS = tuple(b for b in BOARDS if b.startswith("xiao-"))
 
 
 def wiring_table(board: str) -> dict[str, dict[str, str]]:
     """The README's wiring table for a board: function -> {GPIO, active, wiring, profile field}."""
     text = (HARDWARE / "README.md").read_text()
-    section = text[text.index(f"### A. `{board}`" if board == "esp32-devkit" else f"### B. `{board}`") :]
+    heading = re.search(rf"^### [A-Z][0-9]?\. `{re.escape(board)}`", text, re.M)
+    assert heading is not None, f"hardware/README.md has no wiring section for {board}"
+    section = text[heading.start() :]
     lines = []
     for line in section.splitlines()[1:]:
         if line.startswith("|"):
@@ -74,16 +77,50 @@ def test_wiring_diagram_is_valid_svg_naming_the_profile_pins(board):
         assert re.search(rf"(GPIO |IO){profile[key]['pin']}\b", text), (board, key)
 
 
-@pytest.mark.slow  # OpenSCAD
-def test_case_scad_renders_every_part(tmp_path):
+def test_the_xiaos_share_the_pads():
+    """One harness fits all three XIAOs: button D1, battery sense D2, LED D10; only the GPIOs differ."""
+    pads = {}
+    for board in XIAOS:
+        rows = wiring_table(board)
+        pads[board] = (rows["button"]["XIAO pad"], rows["battery sense"]["XIAO pad"], rows["LED"]["XIAO pad"])
+    assert set(pads.values()) == {("D1", "D2 (A2)", "D10")}, pads
+
+
+def test_the_s3_wiring_has_the_pull_up_its_ext0_wake_needs():
+    rows = wiring_table("xiao-esp32s3")
+    assert "100 kΩ D1 → 3V3" in rows["button"]["wiring"]
+    svg = " ".join(t.text or "" for t in ET.parse(HARDWARE / "xiao-esp32s3-wiring.svg").getroot().iter())
+    assert "100 kΩ" in svg and "3V3" in svg
+
+
+def _openscad(tmp_path, part: str, board: str) -> subprocess.CompletedProcess:
     openscad = shutil.which("openscad")
     if openscad is None:
         pytest.skip("openscad is not installed (apt-get install openscad) to check hardware/case.scad")
+    out = tmp_path / f"{board}-{part}.stl"
+    cmd = [openscad, "-o", str(out), "-D", f'part="{part}"', "-D", f'board="{board}"', str(HARDWARE / "case.scad")]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow  # OpenSCAD
+@pytest.mark.parametrize("board", XIAOS)
+def test_case_scad_renders_every_part_for_each_board(tmp_path, board):
+    heights = {}
     for part in ("shell", "plate", "lid"):
-        out = tmp_path / f"{part}.stl"
-        cmd = [openscad, "-o", str(out), "-D", f'part="{part}"', str(HARDWARE / "case.scad")]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        proc = _openscad(tmp_path, part, board)
         assert proc.returncode == 0, proc.stderr
         assert "WARNING" not in proc.stderr and "ERROR" not in proc.stderr, proc.stderr
         assert "Volumes:         2" in proc.stderr  # one closed solid per part
-        assert out.read_text().startswith("solid")
+        assert (tmp_path / f"{board}-{part}.stl").read_text().startswith("solid")
+        echo = re.search(rf'ECHO: "{board} outside: ([\d.]+) x ([\d.]+) x ([\d.]+) mm', proc.stderr)
+        assert echo is not None, proc.stderr
+        heights[part] = float(echo.group(3))
+    # The S3's antenna plug stands taller than the C3's and C6's shield: its case is the taller one.
+    expected = {"xiao-esp32c3": 13.2, "xiao-esp32c6": 13.2, "xiao-esp32s3": 14.5}[board]
+    assert set(heights.values()) == {expected}
+
+
+@pytest.mark.slow  # OpenSCAD
+def test_case_scad_refuses_an_unknown_board(tmp_path):
+    proc = _openscad(tmp_path, "lid", "xiao-esp32h2")
+    assert "unknown board xiao-esp32h2" in proc.stderr
