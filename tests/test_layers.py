@@ -22,13 +22,14 @@ ALLOWED: dict[str, set[str]] = {
     "ble": {"store", "base", "firmware", "intake"},
     "report": {"stats", "intake", "store", "base"},
     "hw": {"base", "firmware"},
+    "usb": {"store", "base", "firmware", "intake", "hw"},
     "sim": {"base", "firmware", "stats", "store", "intake", "events", "ble", "report", "hw"},
-    "cli": {"base", "firmware", "stats", "store", "intake", "events", "ble", "report", "hw", "sim"},
+    "cli": {"base", "firmware", "stats", "store", "intake", "events", "ble", "report", "hw", "usb", "sim"},
 }
 #: third-party packages a layer must not use: the statistics stay pure, the terminal belongs to the CLI
 FORBIDDEN_LIBRARIES: dict[str, set[str]] = {
     "stats": {"sqlite3", "bleak", "bumble", "click", "rich"},
-    **{layer: {"click", "rich"} for layer in ("base", "store", "intake", "events", "ble", "report", "hw")},
+    **{layer: {"click", "rich"} for layer in ("base", "store", "intake", "events", "ble", "report", "hw", "usb")},
 }
 
 

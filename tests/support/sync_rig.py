@@ -75,6 +75,18 @@ class Rig:
             )
         ]
 
+    async def usb_sync(self, **kwargs: Any) -> Any:
+        """`sync --port` on the device's USB serial line (blocking pyserial: on a thread, with its own Store)."""
+        import asyncio
+
+        from twitchlog.usb.sync import sync_port
+
+        def run() -> Any:
+            with Store(self.store.path) as store:
+                return sync_port(self.device.usb.path, store, **kwargs)
+
+        return await asyncio.to_thread(run)
+
     async def close(self) -> None:
         """Release the adapter, the device and the database, each even if an earlier one fails.
 
@@ -102,6 +114,7 @@ async def make_rig(
     unique_id: bytes = b"\x0a\x0b\x0c\x0d\x0e\x0f",
     runtime: str = "cpython",
     heap_bytes: int | None = None,
+    usb: bool = False,
 ) -> Rig:
     link = VirtualLink()
     clock: SimClock | None
@@ -110,6 +123,10 @@ async def make_rig(
 
         clock = None
         options: dict[str, Any] = {} if heap_bytes is None else {"heap_bytes": heap_bytes}
+        if usb:
+            from twitchlog.sim.unixport.usb import UsbSerial
+
+            options["usb"] = UsbSerial(tmp_path / "ttyUSB0")  # the cable, its port at a fixed path
         device: Any = MicroPythonDevice.on_link(
             link, unique_id=unique_id, state_dir=tmp_path / "device", settings=QUICK_SETTINGS, **options
         )

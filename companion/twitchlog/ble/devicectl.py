@@ -66,6 +66,11 @@ async def pair(
         info = await read_device_info(client)
         status = await read_status(client, target.address)  # proves the bond: refused without one
     known = store.known_device(target.address)
+    if known is None and info.get("serial"):
+        # First met over USB (`sync --port`): the same chip, so the same device and log.
+        known = store.known_serial(str(info["serial"]))
+        if known is not None:
+            store.readdress(known, target.address)
     if known is not None and status["last_seq"] < store.last_seq(known):
         store.retire_device(known)  # erased or replaced: its old records stay, a new log starts
     device_id = store.device_id(target.address, info.get("name") or target.name)

@@ -15,7 +15,6 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bleak import BleakClient
@@ -38,6 +37,9 @@ from twitchlog.firmware import clock
 from twitchlog.firmware import protocol as P
 from twitchlog.intake.doses import record_doses
 from twitchlog.store.db import Store
+from twitchlog.store.syncs import SyncResult, refuse_restarted_log
+
+__all__ = ["LinkLost", "SyncResult", "sync", "sync_session"]
 
 BATCH = 512  # records per database transaction
 IDLE_TIMEOUT = 10.0  # seconds without a notification before the link is presumed dead
@@ -46,23 +48,6 @@ Progress = Callable[[int, int], None]  # (records done, total)
 
 class LinkLost(Exception):
     """The session ended early; what was committed stays committed."""
-
-
-@dataclass
-class SyncResult:
-    address: str
-    device_id: int
-    received: int = 0
-    new: int = 0
-    acked_seq: int = 0
-    time_set_utc: int | None = None
-    attempts: int = 1
-    seconds: float = 0.0
-    status: dict[str, Any] = field(default_factory=dict)
-    doses: dict[str, Any] = field(default_factory=dict)  # intake.doses.DoseCounts of the button doses
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class Link:
@@ -210,15 +195,9 @@ async def sync_session(
         raise LinkLost(str(e)) from e
     # The device is ours (bonded, answering): only now does it get a row.
     device_id = store.device_id(address)
-    held = store.last_seq(device_id)
-    if status["last_seq"] < held:
-        # Its log restarted (flash erased, or another unit at this address):
-        # deleting "<= held" would destroy records we never saw.
-        raise UserError(
-            f"{address}: its log ends at seq {status['last_seq']} but we already hold up to {held}; "
-            "the device was erased "
-            f"or replaced. Nothing was deleted. Run `twitchlog pair {address}` to start a new log for it"
-        )
+    refuse_restarted_log(
+        store, device_id, address, status["last_seq"], f"Run `twitchlog pair {address}` to start a new log for it"
+    )
     result = SyncResult(address, device_id, status=status)
     store.set_device_status(device_id, json.dumps(status))
     sync_id = store.begin_sync(device_id)

@@ -84,13 +84,23 @@ def pair(settings: Settings, address: str | None, timeout: float) -> None:
 @click.option(
     "--timeout", type=click.FloatRange(0.5, 120), default=10.0, show_default=True, help="seconds to look for the device"
 )
+@click.option(
+    "--port",
+    metavar="PORT",
+    help="sync over the USB cable instead of BLE: the serial port, e.g. /dev/ttyACM0, /dev/ttyUSB0 or COM3",
+)
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
 @click.pass_obj
-def sync(settings: Settings, address: str | None, watch: bool, timeout: float, as_json: bool) -> None:
+def sync(settings: Settings, address: str | None, watch: bool, timeout: float, port: str | None, as_json: bool) -> None:
     """Fetch new events from the device, set its clock, and free its memory.
 
     Hold the device's button 2 s first (its LED pulses slowly while it waits).
     A dropped link resumes where it stopped; nothing is lost or doubled.
+
+    With --port, the same sync runs over the USB cable (no Bluetooth needed):
+    it stops the app, reads the log through the firmware's own code, and
+    restarts the app when done.  A device synced over USB and over BLE is one
+    device with one log.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -115,6 +125,22 @@ def sync(settings: Settings, address: str | None, watch: bool, timeout: float, a
             elapsed = time.monotonic() - started[0]
             rate = f"{done / elapsed:,.0f} rec/s" if elapsed > 0.2 and done else ""
             progress.update(task, completed=done, total=total, rate=rate)
+
+        if port is not None:
+            if address or watch:
+                raise UserError("--port syncs the device on that cable: it takes no ADDRESS or --watch")
+            from twitchlog.usb.sync import sync_port
+
+            with settings.store() as store:
+                result = sync_port(port, store, progress=show)
+            if as_json:
+                return print_json(result.to_dict())
+            out.print(
+                f"synced {result.address} over {port}: {result.new} new record(s) in {result.seconds:.1f} s; "
+                f"device clock set; acknowledged up to seq {result.acked_seq}; the app is running again"
+            )
+            _print_doses(result.doses)
+            return
 
         if watch:
             from twitchlog.ble.watch import watch as watch_loop

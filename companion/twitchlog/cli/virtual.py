@@ -108,7 +108,14 @@ def core_demo(weeks: int, seed: int) -> None:
     help="cpython: the firmware on CPython with a Bumble host, in simulated time; "
     "micropython: on MicroPython's unix port with NimBLE, in real time (build it with `make micropython`)",
 )
-def virtual_device(transport: str, state: Path, board: str, speed: float, runtime: str) -> None:
+@click.option(
+    "--usb",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="PTY_PATH",
+    help="plug in a USB cable: the chip's serial line (its REPL) as a pty, with a symlink at PTY_PATH "
+    "for `sync --port`, `device info --port` or `mpremote connect` (micropython runtime only)",
+)
+def virtual_device(transport: str, state: Path, board: str, speed: float, runtime: str, usb: Path | None) -> None:
     """Run the real firmware on a simulated ESP32 with a real BLE stack.
 
     Its radio is a controller on `twitchlog virtual-link`, so any BLE central
@@ -121,8 +128,10 @@ def virtual_device(transport: str, state: Path, board: str, speed: float, runtim
 
     if runtime == "micropython" and speed != 1.0:
         raise UserError("virtual-device: --speed is for --runtime cpython; MicroPython runs in real time")
+    if usb is not None and runtime != "micropython":
+        raise UserError("virtual-device: --usb needs --runtime micropython (the REPL is the real interpreter's)")
     try:
-        raise SystemExit(asyncio.run(console.run(transport, state, board, speed, runtime=runtime)))
+        raise SystemExit(asyncio.run(console.run(transport, state, board, speed, runtime=runtime, usb=usb)))
     except (OSError, ValueError, RuntimeError) as e:
         raise UserError(f"virtual-device: {e}") from None
 

@@ -37,7 +37,7 @@ SOURCE_ONLY = ("main.py",)  # the board runs main.py as source at every boot
 NOT_DEPLOYED = ("__init__.py",)  # makes firmware/ a package for the companion only
 REPL_TIMEOUT_S = 5  # how long a board gets to answer Ctrl-C Ctrl-A with the raw REPL prompt
 PURE_MODULES = ("protocol", "fsio", "eventlog", "clock", "gestures", "racp", "bonds")
-HARDWARE_MODULES = ("board", "gattserver", "app")  # need machine/bluetooth: real boards only
+HARDWARE_MODULES = ("board", "gattserver", "app", "usbsync")  # need machine/bluetooth: real boards only
 
 Progress = Callable[[int, int, str], None]
 _CLOSE_OTHERS = "close mpremote, screen or the serial monitor"

@@ -180,6 +180,17 @@ class Store:
         row = self.db.execute("SELECT id FROM devices WHERE address = ?", (address,)).fetchone()
         return None if row is None else row[0]
 
+    def known_serial(self, serial: str) -> int | None:
+        """The device with this serial (its chip's unique id), however it was first reached."""
+        row = self.db.execute(
+            "SELECT id FROM devices WHERE serial = ? AND address NOT LIKE '%(retired #%' ORDER BY id DESC", (serial,)
+        ).fetchone()
+        return None if row is None else row[0]
+
+    def readdress(self, device_id: int, address: str) -> None:
+        """A device first met over USB (address usb:SERIAL) gets its BLE address when it pairs."""
+        self.db.execute("UPDATE devices SET address = ? WHERE id = ?", (address, device_id))
+
     def retire_device(self, device_id: int) -> None:
         """Keep a device's records but free its address for a new log (an erased or replaced unit)."""
         self.db.execute("UPDATE devices SET address = address || ' (retired #' || id || ')' WHERE id = ?", (device_id,))

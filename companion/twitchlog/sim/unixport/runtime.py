@@ -323,8 +323,8 @@ class MicroPythonDevice(EventStream):
             TL_REPL=self._repl_mode,
         )
         self._cut_after = None
+        self.in_repl = self._repl_mode == "raw"  # back from a soft reset in the raw REPL: main.py does not run
         self._repl_mode = ""
-        self.in_repl = False
         await self.uart.attach()
         self.state = "awake"
         booted = time.monotonic()
@@ -350,9 +350,10 @@ class MicroPythonDevice(EventStream):
         if self._exit is None:
             self._exit = ("crash", "\n".join(output[-30:]))
         result, self._exit = self._exit, None
-        self.emit(
-            {"event": "asleep" if result[0] == "sleep" else "halt", "awake_s": round(awake, 3), "reason": result[0]}
-        )
+        if result[0] != "soft":  # a soft reset is not the end of the chip's run: its "reset" event follows
+            self.emit(
+                {"event": "asleep" if result[0] == "sleep" else "halt", "awake_s": round(awake, 3), "reason": result[0]}
+            )
         return result
 
     async def _read_serial(self, proc: asyncio.subprocess.Process, output: list[str]) -> None:
@@ -361,7 +362,7 @@ class MicroPythonDevice(EventStream):
         partial = b""
         while chunk := await proc.stdout.read(65536):
             if self.usb is not None:
-                self.usb.write(chunk)
+                await self.usb.send(chunk)
             *lines, partial = (partial + chunk).split(b"\n")
             for raw in lines:
                 line = raw.decode(errors="replace").rstrip("\r")
@@ -411,6 +412,8 @@ class MicroPythonDevice(EventStream):
             self.led = lit
         elif what == "heap":  # heap ALLOC FREE, after a collection
             self.emit({"event": "heap", "alloc": int(words[1]), "free": int(words[2])})
+        elif what == "stalled":  # the armed stall: held before a flash write until interrupted
+            self.emit({"event": "stalled"})
         elif what == "cut":  # the armed power cut: the chip stalled at that flash operation
             self._exit = ("powercut", None)
             self._signal_kill()
@@ -507,6 +510,10 @@ class MicroPythonDevice(EventStream):
         self._exit = ("powercut", None)
         self._signal_kill()
         self._wake_signal.set()
+
+    def stall(self, after_flash_ops: int) -> None:
+        """Hold the chip before the Nth program/erase from now until a Ctrl-C interrupts it (while awake)."""
+        self._send("stall %d" % after_flash_ops)
 
     def reboot(self) -> None:
         """Press the reset (EN) button: RAM, radio and RTC start over; flash stays."""

@@ -65,6 +65,7 @@ async def run(
     stdin: TextIO = sys.stdin,
     stdout: TextIO = sys.stdout,
     runtime: str = "cpython",
+    usb: Path | None = None,
 ) -> int:
     from bumble.hci import Address
     from bumble.transport import open_transport
@@ -78,11 +79,13 @@ async def run(
         if runtime == "micropython":
             from twitchlog.sim.unixport.runtime import MicroPythonDevice
             from twitchlog.sim.unixport.uart import HciUart
+            from twitchlog.sim.unixport.usb import UsbSerial
 
             uart = HciUart()  # the NimBLE host's UART, bridged to the link's controller
             transport.source.set_packet_sink(uart)
             uart.set_packet_sink(transport.sink)
-            device = MicroPythonDevice(uart, state_dir=state_dir, board=board, on_event=out)
+            serial = UsbSerial(usb) if usb is not None else None
+            device = MicroPythonDevice(uart, state_dir=state_dir, board=board, on_event=out, usb=serial)
             device.address = Address(await uart.controller_address(), Address.PUBLIC_DEVICE_ADDRESS)
         else:
             clock = SimClock(time.time() - UNIX_AT_2000, speed=speed)
@@ -96,6 +99,7 @@ async def run(
                 "board": board,
                 "state": str(state_dir),
                 "runtime": runtime,
+                **({"usb": device.usb.path, "tty": device.usb.device} if getattr(device, "usb", None) else {}),
             }
         )
         await device.start()

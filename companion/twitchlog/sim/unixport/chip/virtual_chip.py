@@ -10,6 +10,7 @@ the interpreter, so it takes no RAM the device would not spend on ROM code.
   (twitchlog.sim.unixport.runtime) in TL_* environment variables; button
   edges arrive on stdin, one "pin ID LEVEL" a line, read by a thread that
   only records the level and schedules the IRQ handler, as the chip does.
+  Bytes on the USB serial line arrive there too ("usb HEX").
 - What the chip tells the driver goes to stderr as "CHIP ..." lines: deep
   sleep (with what must survive it), the watchdog firing, a soft reset.
 - stdout is the chip's USB serial line: what the firmware prints and the
@@ -107,6 +108,8 @@ def _host_commands():
             say("heap", gc.mem_alloc(), gc.mem_free())
         elif len(words) == 2 and words[0] == "cut":
             FileFlash.cut_at = FileFlash.ops + int(words[1])
+        elif len(words) == 2 and words[0] == "stall":
+            FileFlash.stall_at = FileFlash.ops + int(words[1])
         elif len(words) == 2 and words[0] == "usb":  # bytes on the USB serial line, host to chip
             import repl
 
@@ -124,12 +127,20 @@ class FileFlash:
 
     ops = 0
     cut_at = _int("TL_CUT_AFTER", -1)
+    stall_at = -1
 
     def _op(self):
         if FileFlash.ops == FileFlash.cut_at:
             say("cut")
             while True:
                 time.sleep_ms(1000)
+        if FileFlash.ops == FileFlash.stall_at:
+            # Held before this write until something interrupts the app (a Ctrl-C on the
+            # serial line): the write never happens, as when the power goes at that instant.
+            FileFlash.stall_at = -1
+            say("stalled")
+            while True:
+                time.sleep_ms(10)
         FileFlash.ops += 1
 
     def __init__(self, path):
