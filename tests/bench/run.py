@@ -140,6 +140,7 @@ def main() -> int:
     from companion_sync import companion_figures
     from power_bench import power_figures
     from real_runtime import real_runtime_figures
+    from usb_sync import usb_sync_figures
     from virtual_link import virtual_link_figures
 
     timing = time_analysis()
@@ -151,6 +152,7 @@ def main() -> int:
         ("Companion", companion_figures()),
         ("Power", power_figures()),
         ("Real runtime", real_runtime_figures()),
+        ("USB sync", usb_sync_figures()),
         (
             "Analysis",
             [
