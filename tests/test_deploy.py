@@ -8,6 +8,7 @@ is read back through mpremote, not taken from deploy's own answer.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -69,7 +70,12 @@ def mpy_cross(name: str, arch: str, tmp_path) -> bytes:
     return out.read_bytes()
 
 
-@pytest.mark.parametrize("board_name", ["esp32-devkit", "xiao-esp32c3"])
+# The arch each chip's MicroPython port runs (hardware/README.md): Xtensa LX6/LX7 -> xtensawin,
+# the RISC-V C3 and C6 -> rv32imc.  Written out here, not read from the profile under test.
+ARCH = {"esp32-devkit": "xtensawin", "xiao-esp32s3": "xtensawin", "xiao-esp32c3": "rv32imc", "xiao-esp32c6": "rv32imc"}
+
+
+@pytest.mark.parametrize("board_name", sorted(ARCH))
 def test_deploy_copies_the_compiled_firmware_and_it_answers(board, board_name, tmp_path):
     # A stale source file from an older deploy would shadow the new .mpy.
     t = board.transport()
@@ -85,7 +91,8 @@ def test_deploy_copies_the_compiled_firmware_and_it_answers(board, board_name, t
     assert [done for done, _ in calls] == sorted(done for done, _ in calls)
 
     profile = (FIRMWARE / "boards" / f"{board_name}.json").read_bytes()
-    arch = {"esp32-devkit": "xtensawin", "xiao-esp32c3": "rv32imc"}[board_name]
+    arch = ARCH[board_name]
+    assert json.loads(profile)["arch"] == arch
     modules = sorted(p.stem for p in FIRMWARE.glob("*.py") if p.name not in ("__init__.py", "main.py"))
     assert {"protocol", "eventlog", "gestures", "clock", "app", "board", "gattserver"} <= set(modules)
 
@@ -150,7 +157,8 @@ def test_a_port_that_does_not_exist():
 
 
 def test_an_unknown_board_name_fails_before_the_port_is_touched():
-    with pytest.raises(UserError, match="unknown board 'esp8266'.*esp32-devkit, xiao-esp32c3"):
+    boards = "esp32-devkit, xiao-esp32c3, xiao-esp32c6, xiao-esp32s3"
+    with pytest.raises(UserError, match=f"unknown board 'esp8266': choose one of {boards}$"):
         dp.deploy("/dev/ttyUSB-twitchlog-none", "esp8266")
 
 
