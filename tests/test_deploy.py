@@ -15,41 +15,13 @@ import sys
 import tty
 
 import pytest
-from conftest import FIRMWARE, ROOT, node_runtime
+from conftest import FIRMWARE
 
+from support.wasm_board import SerialBoard
 from twitchlog.errors import UserError
 from twitchlog.hw import deploy as dp
 
 pytestmark = pytest.mark.deploy
-
-BOARD_SCRIPT = ROOT / "tests" / "mp" / "serial_board.mjs"
-
-
-class SerialBoard:
-    """The WebAssembly MicroPython REPL behind a pty; `.port` is the path to open."""
-
-    def __init__(self):
-        node, _ = node_runtime()
-        self.master, self.slave = os.openpty()
-        tty.setraw(self.slave)  # pyserial sets raw mode too, but only once it opens
-        self.port = os.ttyname(self.slave)
-        self.proc = subprocess.Popen(
-            [node, str(BOARD_SCRIPT), str(self.master)], cwd=ROOT, stdin=subprocess.DEVNULL, pass_fds=(self.master,)
-        )
-
-    def transport(self):
-        from mpremote.transport_serial import SerialTransport
-
-        t = SerialTransport(self.port, timeout=1)
-        t.use_raw_paste = False
-        t.enter_raw_repl(soft_reset=False)
-        return t
-
-    def close(self):
-        self.proc.kill()
-        self.proc.wait()
-        os.close(self.master)
-        os.close(self.slave)
 
 
 @pytest.fixture

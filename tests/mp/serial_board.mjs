@@ -29,6 +29,7 @@ function send(bytes) {
     try {
       off += fs.writeSync(LINE, data, off, data.length - off);
     } catch (error) {
+      if (error.code === "EIO") return; // nobody has the port open: the bytes are lost, as on a UART
       if (error.code !== "EAGAIN") throw error;
     }
   }
@@ -103,13 +104,25 @@ async function drain() {
   busy = false;
 }
 
-const stream = fs.createReadStream(null, { fd: LINE, highWaterMark: 4096 });
-stream.on("data", (chunk) => {
-  for (const c of chunk) pending.push(c);
-  drain().catch((error) => {
-    process.stderr.write(`serial_board: ${error.stack || error}\n`);
-    process.exit(1);
+// Read the line by hand: while nobody has the port open the master reads EIO,
+// which a stream would take for its end; a board keeps listening.
+const chunk = Buffer.alloc(4096);
+function listen() {
+  fs.read(LINE, chunk, 0, chunk.length, null, (error, n) => {
+    if (error && error.code !== "EIO" && error.code !== "EAGAIN") {
+      process.stderr.write(`serial_board: ${error.stack || error}\n`);
+      process.exit(1);
+    }
+    if (error || n === 0) {
+      setTimeout(listen, 20);
+      return;
+    }
+    for (const c of chunk.subarray(0, n)) pending.push(c);
+    drain().catch((failure) => {
+      process.stderr.write(`serial_board: ${failure.stack || failure}\n`);
+      process.exit(1);
+    });
+    listen();
   });
-});
-stream.on("error", () => process.exit(0)); // the slave side closed for good
-stream.on("end", () => process.exit(0));
+}
+listen();
