@@ -22,7 +22,7 @@ except ImportError:
 
 PROFILE_PATH = "board.json"
 
-# esp_sleep_get_wakeup_cause(): ext0 on the ESP32, GPIO on the C3 family.
+# esp_sleep_get_wakeup_cause(): ext0 on the ESP32 and S3, GPIO on the C3 and C6 (profile "wake").
 _WAKE_EXT0 = const(2)
 _WAKE_GPIO = const(7)
 _RTC_MEMORY_MAX = const(2048)  # what survives deep sleep besides the RTC
