@@ -71,8 +71,9 @@ make -s -C "$work/src/mpy-cross" -j"$jobs" >/dev/null
 make -s -C "$work/src/ports/unix" -j"$jobs" VARIANT_DIR="$here/variant" BUILD="$work/build" \
   PROG=micropython >"$work/make.log" 2>&1 || { tail -40 "$work/make.log" >&2; exit 1; }
 
-cp "$work/build/micropython" "$out/micropython"
-cp "$work/src/mpy-cross/build/mpy-cross" "$out/mpy-cross"
+# Renamed into place: a running interpreter keeps its old file ("text file busy" for cp).
+cp "$work/build/micropython" "$out/micropython.new" && mv -f "$out/micropython.new" "$out/micropython"
+cp "$work/src/mpy-cross/build/mpy-cross" "$out/mpy-cross.new" && mv -f "$out/mpy-cross.new" "$out/mpy-cross"
 "$out/micropython" -c "import sys, bluetooth, asyncio, vfs; print('build.sh: built', sys.implementation)"
 echo "$inputs" > "$out/inputs.sha256"
 rm -rf "$work"
