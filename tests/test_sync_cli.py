@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from test_virtual_device_cli import _free_ports
 
+from twitchlog.store.db import Store
+
 pytestmark = [pytest.mark.e2e, pytest.mark.subprocess]
 
 HERE = Path(__file__).parent
@@ -28,8 +30,9 @@ HERE = Path(__file__).parent
 class Device:
     """A virtual-device process: commands in, JSON events out (read on a thread)."""
 
-    def __init__(self, port: int, state: Path, speed: float, runtime: str = "cpython"):
+    def __init__(self, port: int, state: Path, speed: float, runtime: str = "cpython", usb: Path | None = None):
         pace = ["--speed", str(speed)] if runtime == "cpython" else []  # MicroPython runs in real time
+        cable = ["--usb", str(usb)] if usb is not None else []
         self.p = subprocess.Popen(
             [
                 sys.executable,
@@ -43,6 +46,7 @@ class Device:
                 "--runtime",
                 runtime,
                 *pace,
+                *cable,
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -109,9 +113,10 @@ def world(tmp_path, request):
     """A simulated radio link, a device on it, and the companion CLI on it.
 
     The device runs on CPython unless the test asks for another runtime
-    (indirect parametrization).
+    (indirect parametrization); "micropython+usb" also plugs in its USB cable
+    at tmp_path/ttyUSB0.
     """
-    runtime = getattr(request, "param", "cpython")
+    runtime, _, cable = getattr(request, "param", "cpython").partition("+")
     p1, p2 = _free_ports(2)
     link = subprocess.Popen(
         [sys.executable, "-m", "twitchlog.cli", "virtual-link", f"tcp-server:_:{p1}", f"tcp-server:_:{p2}"],
@@ -119,7 +124,7 @@ def world(tmp_path, request):
         text=True,
     )
     assert "link up" in link.stderr.readline()
-    device = Device(p1, tmp_path / "device", speed=5, runtime=runtime)
+    device = Device(p1, tmp_path / "device", speed=5, runtime=runtime, usb=tmp_path / "ttyUSB0" if cable else None)
     device.expect("asleep")
     yield device, Companion(tmp_path / "twitchlog.db", p2)
     device.close()
@@ -172,6 +177,33 @@ def test_pair_sync_list_then_a_second_sync_changes_nothing(world):
     assert info.returncode == 0, info.stderr
     status = json.loads(info.stdout)["status"]
     assert status["count"] <= 1 and status["clock_state"] == 1  # acknowledged records were freed
+
+
+@pytest.mark.realruntime
+@pytest.mark.parametrize("world", ["micropython+usb"], indirect=True)
+def test_sync_over_the_usb_cable_as_the_readme_shows_then_over_ble_one_log(world, tmp_path):
+    device, companion = world
+    port = device.events[0]["usb"]
+    assert port == str(tmp_path / "ttyUSB0") and os.path.realpath(port).startswith("/dev/pts/")
+    press(device, "click", "double")
+    mark = len(device.events)
+    device.send("hold 2")  # awake in its sync window: its REPL answers
+    device.expect("advertising", since=mark)
+    over_usb = companion("sync", "--port", port)
+    assert over_usb.returncode == 0, over_usb.stderr
+    assert "over " + port in over_usb.stdout and "3 new record(s)" in over_usb.stdout
+    assert "the app is running again" in over_usb.stdout
+    assert listed(companion) == pressed(device) and len(pressed(device)) == 2
+    device.expect("asleep", since=mark)  # the app ran again, and slept
+    # The same device over BLE: one device, one log.
+    press(device, "click")
+    pair(device, companion)
+    over_ble = companion("sync", "--json")
+    assert over_ble.returncode == 0, over_ble.stderr
+    assert listed(companion) == pressed(device) and len(pressed(device)) == 3
+    with Store(tmp_path / "twitchlog.db") as store:
+        (only,) = store.devices()
+    assert only.address == json.loads(over_ble.stdout)["address"] and only.serial  # met over USB, re-addressed
 
 
 @pytest.mark.parametrize("moment", ["before-commit", "before-ack"])
