@@ -209,3 +209,35 @@ def test_a_sleeping_device_is_one_clear_line(tmp_path, sim):
         assert rig.stored() == [] and Store(rig.store.path).devices() == []
 
     sim.run(body())
+
+
+def test_a_crashed_app_leaves_its_repl_on_the_serial_line(tmp_path, sim):
+    async def body():
+        rig = await sim.sync_rig(tmp_path, runtime="micropython", usb=True)
+        with rig.device.flash() as image:  # a profile the app cannot read: Board() raises at boot
+            f = LfsFS(mount(image), image).open("board.json", "wb")
+            f.write(b"{not json")
+            f.close()
+        mark = rig.device.mark()
+        rig.device.set_button(True)  # a press wakes it; the app never gets to say "wake"
+        await asyncio.sleep(0.1)
+        rig.device.set_button(False)
+        crash = await rig.device.wait_for("crash", since=mark, timeout=20)
+        assert "ValueError" in crash["error"] and rig.device.state == "halted"
+        assert any("ValueError" in c for c in rig.device.crashes)
+
+        def ask_the_repl() -> bytes:
+            from mpremote.transport_serial import SerialTransport
+
+            t = SerialTransport(rig.device.usb.path, timeout=1)
+            try:
+                t.enter_raw_repl(soft_reset=False)
+                return t.exec("import sys\nprint(sys.implementation._machine, 6 * 7)")
+            finally:
+                t.close()
+
+        answer = await asyncio.to_thread(ask_the_repl)
+        assert answer.split()[-1] == b"42" and answer.startswith(b"linux")
+        rig.device.crashes.clear()  # the crash this test caused, checked above
+
+    sim.run(body())

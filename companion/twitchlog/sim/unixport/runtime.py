@@ -434,7 +434,7 @@ class MicroPythonDevice(EventStream):
             if words[1] == "interrupted":
                 self.emit({"event": "interrupted"})
             else:  # an error, or main.py returned: the app is halted until a reset
-                error = "\n".join(output[-30:])
+                error = "\n".join(output[-30:] + [" ".join(words[2:])])
                 if words[1] == "crash":
                     self.crashes.append(error)
                 self.state = "halted"

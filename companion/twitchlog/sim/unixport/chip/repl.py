@@ -82,8 +82,11 @@ def run_main():
     if error is None:
         chip.say("repl", "returned")
         return
-    sys.print_exception(error)
-    chip.say("repl", "interrupted" if isinstance(error, KeyboardInterrupt) else "crash")
+    sys.print_exception(error)  # to the serial line, as the port prints it
+    if isinstance(error, KeyboardInterrupt):
+        chip.say("repl", "interrupted")
+    else:  # named here too: the driver reads this line apart from the serial line's traceback
+        chip.say("repl", "crash", "%s: %s" % (type(error).__name__, error))
 
 
 def soft_reset(raw):
