@@ -20,6 +20,7 @@ import pytest
 from twitchlog.errors import UserError
 from twitchlog.firmware import eventlog
 from twitchlog.firmware import protocol as P
+from twitchlog.hw import deploy as dp
 from twitchlog.hw.flash import LfsFS, mount
 from twitchlog.sim.virtual.hardware import SOFT_RESET, WDT_RESET
 from twitchlog.store.db import Store
@@ -239,5 +240,20 @@ def test_a_crashed_app_leaves_its_repl_on_the_serial_line(tmp_path, sim):
         answer = await asyncio.to_thread(ask_the_repl)
         assert answer.split()[-1] == b"42" and answer.startswith(b"linux")
         rig.device.crashes.clear()  # the crash this test caused, checked above
+
+    sim.run(body())
+
+
+def test_device_info_over_usb_reads_the_log_and_the_app_runs_again(tmp_path, sim):
+    async def body():
+        rig = await sim.sync_rig(tmp_path, runtime="micropython", usb=True, preload=40)
+        await awake_for_sync(rig)
+        mark = rig.device.mark()
+        info = await asyncio.to_thread(dp.usb_info, rig.device.usb.path)
+        assert info["log"]["count"] == 40 and info["board"] == "esp32-devkit"
+        assert info["firmware_version"] == dp.firmware_version()
+        # Ctrl-C, the soft reset into the raw REPL, then the one back into main.py
+        await rig.device.wait_for("reset", since=mark, timeout=20, repl="friendly")
+        await rig.device.wait_asleep()
 
     sim.run(body())

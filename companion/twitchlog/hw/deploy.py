@@ -184,9 +184,27 @@ def open_board(port: str, repl_timeout: float = REPL_TIMEOUT_S, soft_reset: bool
     return transport
 
 
+def resume_app(transport) -> None:
+    """Leave the raw REPL with a soft reset, so main.py runs the app (which then sleeps), and let the port go.
+
+    Left at the REPL, a board stays awake until someone resets it: a drained
+    cell for a wearable.  Errors are ignored: the board may be gone already.
+    """
+    with contextlib.suppress(Exception):
+        transport.exit_raw_repl()
+        transport.serial.write(b"\x04")  # Ctrl-D in the friendly REPL: soft reset, main.py runs
+        transport.serial.flush()
+    with contextlib.suppress(Exception):
+        transport.close()
+
+
 @contextlib.contextmanager
-def _board(port: str, lost: str):
-    """open_board, then: the board going away is one line (`lost` finishes it), and the port is always let go."""
+def _board(port: str, lost: str, resume: bool = False):
+    """open_board, then: the board going away is one line (`lost` finishes it), and the port is always let go.
+
+    resume: restart the app when done (`device info`); a deploy leaves the
+    board at the REPL, so that the user starts the new firmware knowingly.
+    """
     from mpremote.transport import TransportError
 
     transport = open_board(port)
@@ -195,10 +213,13 @@ def _board(port: str, lost: str):
     except (TransportError, OSError) as e:  # OSError includes serial.SerialException: unplugged mid-copy
         raise UserError(f"{port}: the board stopped answering{lost.format(e=e)}") from None
     finally:
-        with contextlib.suppress(Exception):
-            transport.exit_raw_repl()
-        with contextlib.suppress(Exception):
-            transport.close()
+        if resume:
+            resume_app(transport)
+        else:
+            with contextlib.suppress(Exception):
+                transport.exit_raw_repl()
+            with contextlib.suppress(Exception):
+                transport.close()
 
 
 def _run(transport, code: str):
@@ -345,7 +366,7 @@ def usb_info(port: str) -> dict:
     Opening the log runs the same mount-time recovery the device runs at every
     wake (a torn tail is cut back); nothing else is written.
     """
-    with _board(port, " ({e})") as transport:
+    with _board(port, " ({e})", resume=True) as transport:
         platform, machine_name, _, version = _run(transport, _PROBE)
         listing = {entry.name for entry in transport.fs_listdir("/")}
         if "protocol.mpy" not in listing and "protocol.py" not in listing:

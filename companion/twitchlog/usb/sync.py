@@ -173,22 +173,12 @@ def open_port(port: str, repl_timeout: float = deploy.REPL_TIMEOUT_S) -> Any:
     except (TransportError, OSError):
         listing = {"usbsync.mpy"}  # let the first call say what is wrong
     if "usbsync.mpy" not in listing and "usbsync.py" not in listing:
-        resume_app(transport)
+        deploy.resume_app(transport)
         raise UserError(
             f"{port}: the firmware on the board predates USB sync (no usbsync module): "
             f"run `twitchlog device deploy --port {port}` first"
         )
     return transport
-
-
-def resume_app(transport: Any) -> None:
-    """Back to the friendly REPL and soft-reset: main.py runs and the app goes on (then sleeps)."""
-    with contextlib.suppress(Exception):
-        transport.exit_raw_repl()
-        transport.serial.write(b"\x04")
-        transport.serial.flush()
-    with contextlib.suppress(Exception):
-        transport.close()
 
 
 def sync_port(
@@ -211,7 +201,7 @@ def sync_port(
             "again (hold the button 2 s first if it went to sleep)"
         ) from None
     finally:
-        resume_app(transport)
+        deploy.resume_app(transport)
 
 
 def _saved(store: Store, board: _Board) -> str:
