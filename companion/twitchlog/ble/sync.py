@@ -37,7 +37,7 @@ from twitchlog.firmware import clock
 from twitchlog.firmware import protocol as P
 from twitchlog.intake.doses import record_doses
 from twitchlog.store.db import Store
-from twitchlog.store.syncs import SyncResult, refuse_restarted_log
+from twitchlog.store.syncs import SyncResult, end_session, refuse_restarted_log
 
 __all__ = ["LinkLost", "SyncResult", "sync", "sync_session"]
 
@@ -222,10 +222,7 @@ async def sync_session(
     finally:
         session.commit()
         result.received, result.new = session.received, session.new
-        store.update_sync(
-            sync_id, records=session.new, acked_seq=result.acked_seq or None, finished_utc=int(time.time())
-        )
-        store.place_times(device_id)
+        end_session(store, sync_id, result)
         # Button doses become intake once placed in time; also what a dropped link did commit.
         result.doses = record_doses(store, device_id).to_dict()
     store.update_sync(sync_id, outcome="ok")

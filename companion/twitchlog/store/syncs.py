@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -38,3 +39,9 @@ def refuse_restarted_log(store: Store, device_id: int, name: str, device_last_se
             f"{name}: its log ends at seq {device_last_seq} but we already hold up to {held}; "
             f"the device was erased or replaced. Nothing was deleted. {remedy}"
         )
+
+
+def end_session(store: Store, sync_id: int, result: SyncResult) -> None:
+    """What every session does at its end, finished or cut short: record the attempt, place the times."""
+    store.update_sync(sync_id, records=result.new, acked_seq=result.acked_seq or None, finished_utc=int(time.time()))
+    store.place_times(result.device_id)

@@ -32,7 +32,7 @@ from twitchlog.firmware import protocol as P
 from twitchlog.hw import deploy
 from twitchlog.intake.doses import record_doses
 from twitchlog.store.db import Store
-from twitchlog.store.syncs import SyncResult, refuse_restarted_log
+from twitchlog.store.syncs import SyncResult, end_session, refuse_restarted_log
 
 BATCH = 512  # records per database transaction, as over BLE
 LINE_TIMEOUT_S = 10.0  # silence on the line mid-answer before the board is presumed gone
@@ -245,10 +245,7 @@ def _sync(
     finally:
         session.commit()
         result.received, result.new = session.received, session.new
-        store.update_sync(
-            sync_id, records=session.new, acked_seq=result.acked_seq or None, finished_utc=int(time.time())
-        )
-        store.place_times(device_id)
+        end_session(store, sync_id, result)
         result.doses = record_doses(store, device_id).to_dict()
     store.update_sync(sync_id, outcome="ok")
     result.seconds = time.monotonic() - started
