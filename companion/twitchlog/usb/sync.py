@@ -59,10 +59,7 @@ class _Board:
 
     def call(self, expression: str) -> Any:
         """Run usbsync.<expression>; its printed answer as a Python literal."""
-        out, error = self._exec(f"import usbsync\nusbsync.{expression}", None)
-        if error:
-            lines = error.decode(errors="replace").strip().splitlines()
-            raise UserError(f"{self.port}: the board failed at {expression}: {lines[-1] if lines else '?'}")
+        out = self._exec(expression, None)
         try:
             return ast.literal_eval(out.decode().strip().splitlines()[-1])
         except (ValueError, SyntaxError, IndexError):
@@ -72,28 +69,29 @@ class _Board:
         """Run usbsync.<expression>, handing each printed line to on_line as it arrives."""
         partial = bytearray()
 
-        def consume(data: bytes) -> None:
+        def consume(data: bytes) -> None:  # mpremote hands over a byte at a time
             partial.extend(data)
             if data == b"\n":
                 on_line(bytes(partial).rstrip(b"\r\n"))
                 partial.clear()
 
-        _, error = self._exec(f"import usbsync\nusbsync.{expression}", consume)
-        if error:
-            lines = error.decode(errors="replace").strip().splitlines()
-            raise UserError(f"{self.port}: the board failed at {expression}: {lines[-1] if lines else '?'}")
+        self._exec(expression, consume)
 
-    def _exec(self, code: str, consumer: Callable[[bytes], None] | None) -> tuple[bytes, bytes]:
+    def _exec(self, expression: str, consumer: Callable[[bytes], None] | None) -> bytes:
+        """The output of usbsync.<expression>; UserError with the board's last line if it raised."""
         from mpremote.transport import TransportError
 
         try:
-            self.transport.exec_raw_no_follow(code)
+            self.transport.exec_raw_no_follow(f"import usbsync\nusbsync.{expression}")
             out, error = self.transport.follow(LINE_TIMEOUT_S, consumer)
         except (TransportError, OSError) as e:  # OSError includes serial.SerialException: the cable went
             raise BoardGone(str(e) or type(e).__name__) from None
-        if consumer is None and not out.endswith(b"\n") and not error:
+        if error:
+            lines = error.decode(errors="replace").strip().splitlines()
+            raise UserError(f"{self.port}: the board failed at {expression}: {lines[-1] if lines else '?'}")
+        if consumer is None and not out.endswith(b"\n"):
             raise BoardGone("the answer stopped short")
-        return out, error
+        return out
 
 
 class _Session:
