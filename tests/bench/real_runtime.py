@@ -91,7 +91,10 @@ async def _measure(folder: Path) -> dict:
 
 async def _margin(folder: Path, heap: int) -> str:
     """'ok' if pairing and a MARGIN_RECORDS sync complete with this heap, else what stopped them."""
-    rig = await make_rig(folder, preload=MARGIN_RECORDS, runtime="micropython", heap_bytes=heap)
+    try:
+        rig = await make_rig(folder, preload=MARGIN_RECORDS, runtime="micropython", heap_bytes=heap)
+    except Exception as e:  # too small to boot is a figure too
+        return f"fails at boot: {type(e).__name__}"
     try:
         await rig.pair()
         await rig.device.wait_asleep(timeout=60)

@@ -135,9 +135,13 @@ async def make_rig(
         device = VirtualDevice.on_link(link, clock=clock, unique_id=unique_id)
         if preload:
             preload_log(device, preload)
-    await device.start()
-    await device.advance(1)
-    await device.wait_asleep()
+    try:
+        await device.start()
+        await device.advance(1)
+        await device.wait_asleep()
+    except BaseException:
+        await device.stop()  # e.g. a heap too small to boot: no interpreter left behind
+        raise
     if preload and runtime == "micropython":
         preload_log(device, preload)  # its flash exists from start() on: written at rest
     radio = VirtualController("companion", link=link)
