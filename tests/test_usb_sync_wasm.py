@@ -169,3 +169,34 @@ def test_plain_micropython_says_deploy_first(board, tmp_path):
         sync_port(board.port, store)
     with Store(tmp_path / "t.db") as store:
         assert store.devices() == []
+
+
+def test_an_erased_log_is_refused_unless_the_user_starts_a_new_one(board, tmp_path):
+    twitchlog_board(board, 5)
+    with Store(tmp_path / "t.db") as store:
+        first = sync_port(board.port, store)
+    t = board.transport()
+    try:  # reflashed: the log starts over at seq 1 with three presses
+        t.exec(
+            "import os, app, board\n"
+            "for name in os.listdir('log'):\n"
+            "    os.remove('log/' + name)\n"
+            "d = app.Device(board.Board())\n"
+            "for i in range(3):\n"
+            "    d.log.append(1, 5000 + i, d.log.boot_id, 0)\n"
+        )
+    finally:
+        t.close()
+    with Store(tmp_path / "t.db") as store:
+        with pytest.raises(UserError, match="log ends at seq 3 but we already hold up to 6.*--new-log") as e:
+            sync_port(board.port, store)
+        assert "\n" not in str(e.value)
+        assert [r[0] for r in store.db.execute("SELECT device_id FROM events")] == [first.device_id] * 6
+        renewed = sync_port(board.port, store, new_log=True)
+        assert renewed.device_id != first.device_id and renewed.new == 4  # three presses and the anchor
+        devices = store.devices()
+        assert [d.serial for d in devices] == ["24dcc30a5a51"] * 2
+        assert "retired" in devices[0].address and devices[1].address == first.address
+        held = store.db.execute("SELECT COUNT(*) FROM events WHERE device_id = ?", (first.device_id,)).fetchone()[0]
+        assert held == 6  # the old log's records stay
+    assert board_log(board) == (4, 4)

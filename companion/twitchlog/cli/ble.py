@@ -89,9 +89,23 @@ def pair(settings: Settings, address: str | None, timeout: float) -> None:
     metavar="PORT",
     help="sync over the USB cable instead of BLE: the serial port, e.g. /dev/ttyACM0, /dev/ttyUSB0 or COM3",
 )
+@click.option(
+    "--new-log",
+    is_flag=True,
+    help="with --port: the device was erased or reflashed and its log restarted; keep the records "
+    "held and start a new log for it (over BLE, `pair` does this)",
+)
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
 @click.pass_obj
-def sync(settings: Settings, address: str | None, watch: bool, timeout: float, port: str | None, as_json: bool) -> None:
+def sync(
+    settings: Settings,
+    address: str | None,
+    watch: bool,
+    timeout: float,
+    port: str | None,
+    new_log: bool,
+    as_json: bool,
+) -> None:
     """Fetch new events from the device, set its clock, and free its memory.
 
     Hold the device's button 2 s first (its LED pulses slowly while it waits).
@@ -132,7 +146,7 @@ def sync(settings: Settings, address: str | None, watch: bool, timeout: float, p
             from twitchlog.usb.sync import sync_port
 
             with settings.store() as store:
-                result = sync_port(port, store, progress=show)
+                result = sync_port(port, store, progress=show, new_log=new_log)
             if as_json:
                 return print_json(result.to_dict())
             out.print(
@@ -142,6 +156,8 @@ def sync(settings: Settings, address: str | None, watch: bool, timeout: float, p
             _print_doses(result.doses)
             return
 
+        if new_log:
+            raise UserError("--new-log is for --port; over BLE, `twitchlog pair` starts a new log")
         if watch:
             from twitchlog.ble.watch import watch as watch_loop
 

@@ -186,13 +186,19 @@ def sync_port(
     now: Callable[[], float] = time.time,
     progress: Progress | None = None,
     repl_timeout: float = deploy.REPL_TIMEOUT_S,
+    new_log: bool = False,
 ) -> SyncResult:
-    """One sync over the USB serial port; the app runs again afterwards, whatever happened."""
+    """One sync over the USB serial port; the app runs again afterwards, whatever happened.
+
+    new_log: the device's log restarted (erased, reflashed): keep the records
+    held under a retired entry and start a new log for it, as pairing does
+    over BLE.  Without it such a device is refused, with nothing changed.
+    """
     started = time.monotonic()
     transport = open_port(port, repl_timeout)
     board = _Board(transport, port)
     try:
-        return _sync(board, store, now, progress, started)
+        return _sync(board, store, now, progress, started, new_log)
     except BoardGone as e:
         raise UserError(
             f"{port}: the board stopped answering ({e}); {_saved(store, board)}: run `twitchlog sync --port {port}` "
@@ -209,7 +215,7 @@ def _saved(store: Store, board: _Board) -> str:
 
 
 def _sync(
-    board: _Board, store: Store, now: Callable[[], float], progress: Progress | None, started: float
+    board: _Board, store: Store, now: Callable[[], float], progress: Progress | None, started: float, new_log: bool
 ) -> SyncResult:
     serial, model, status_hex = board.call("hello()")
     try:
@@ -217,13 +223,22 @@ def _sync(
     except (ValueError, P.ProtocolError) as e:
         raise UserError(f"{board.port}: unreadable status ({e}); is its firmware newer than this twitchlog?") from None
     device_id = store.known_serial(serial)
+    address = usb_address(serial)
+    if device_id is not None:
+        address = next(d.address for d in store.devices() if d.id == device_id)
+        if new_log and status["last_seq"] < store.last_seq(device_id):
+            store.retire_device(device_id)  # its records stay, under the retired entry
+            device_id = None
     if device_id is None:
-        device_id = store.device_id(usb_address(serial))
+        device_id = store.device_id(address)  # a BLE address stays: the bond is the same
         store.set_device_info(device_id, serial=serial, model=model)
     board.device_id = device_id
-    address = next(d.address for d in store.devices() if d.id == device_id)
     refuse_restarted_log(
-        store, device_id, f"{board.port} (serial {serial})", status["last_seq"], "Pair it again to start a new log"
+        store,
+        device_id,
+        f"{board.port} (serial {serial})",
+        status["last_seq"],
+        f"Run `twitchlog sync --port {board.port} --new-log` to start a new log for it",
     )
     result = SyncResult(address, device_id, status=status)
     store.set_device_status(device_id, json.dumps(status))
