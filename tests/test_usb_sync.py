@@ -22,6 +22,8 @@ from twitchlog.firmware import eventlog
 from twitchlog.firmware import protocol as P
 from twitchlog.hw import deploy as dp
 from twitchlog.hw.flash import LfsFS, mount
+from twitchlog.intake import entries as intake
+from twitchlog.intake.doses import set_default_product
 from twitchlog.sim.virtual.hardware import SOFT_RESET, WDT_RESET
 from twitchlog.store.db import Store
 
@@ -255,5 +257,26 @@ def test_device_info_over_usb_reads_the_log_and_the_app_runs_again(tmp_path, sim
         # Ctrl-C, the soft reset into the raw REPL, then the one back into main.py
         await rig.device.wait_for("reset", since=mark, timeout=20, repl="friendly")
         await rig.device.wait_asleep()
+
+    sim.run(body())
+
+
+def test_a_dose_pressed_and_synced_over_usb_becomes_intake(tmp_path, sim):
+    async def body():
+        rig = await sim.sync_rig(tmp_path, runtime="micropython", usb=True, settings={"click2": P.ACTION_DOSE})
+        intake.add_product(rig.store, "Glycinate 200", "glycinate", 200)
+        set_default_product(rig.store, "Glycinate 200")
+        pressed_at = time.time()
+        mark = rig.device.mark()
+        await rig.device.double()  # not rig.press: its `advance` would move the RTC ahead of true time
+        recorded = await rig.device.wait_for("recorded", since=mark)
+        assert recorded["kind"] == "dose"
+        await rig.device.wait_asleep()
+        await awake_for_sync(rig)
+        result = await rig.usb_sync()
+        assert result.doses["added"] == 1
+        (entry,) = intake.entries(rig.store)
+        assert (entry.origin, entry.elemental_mg, entry.product) == ("button", 200.0, "Glycinate 200")
+        assert abs(entry.utc - pressed_at) <= 3  # the press's true time, placed from the sync's anchor
 
     sim.run(body())

@@ -115,6 +115,7 @@ async def make_rig(
     runtime: str = "cpython",
     heap_bytes: int | None = None,
     usb: bool = False,
+    settings: dict[str, int] | None = None,
 ) -> Rig:
     link = VirtualLink()
     clock: SimClock | None
@@ -128,7 +129,11 @@ async def make_rig(
 
             options["usb"] = UsbSerial(tmp_path / "ttyUSB0")  # the cable, its port at a fixed path
         device: Any = MicroPythonDevice.on_link(
-            link, unique_id=unique_id, state_dir=tmp_path / "device", settings=QUICK_SETTINGS, **options
+            link,
+            unique_id=unique_id,
+            state_dir=tmp_path / "device",
+            settings={**QUICK_SETTINGS, **(settings or {})},
+            **options,
         )
     else:
         clock = SimClock(T0, speed=speed)
