@@ -7,7 +7,10 @@ WebAssembly build, so the companion's use of the raw REPL is checked
 against the reference, not only against our copy of it.  The board gets
 `device deploy`'s real .mpy files, plus the chip shim's machine/time/esp32
 (this runtime has none) and tests/mp/wasm_chip/virtual_chip.py.  It has no
-threads (the watchdog does not bite) and no app run (no asyncio.run).
+threads (the watchdog does not bite) and no app run (no asyncio.run), and
+its soft reset keeps only the filesystem: the RTC and RTC memory start over
+(a chip keeps both), so records from before a sync's soft reset cannot be
+placed in time here; placement over USB is checked on the real runtime.
 """
 
 from __future__ import annotations
