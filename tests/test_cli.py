@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from twitchlog import cli
 from twitchlog.cli import common
 from twitchlog.sim import core_demo
+from twitchlog.store.db import Store
 
 
 def _walk(command, path=()):
@@ -149,3 +150,20 @@ def test_core_demo_places_every_recorded_event_and_survives_the_power_cut():
     }
     assert lines["recorded events missing after the cut"] == "0"
     assert float(lines["max |UTC placed - true| with 3% RTC"].split()[0]) <= 2.0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["sync", "--port", "/dev/ttyUSB-twitchlog-none", "--watch"], "--port syncs the device on that cable"),
+        (["sync", "AA:BB:CC:DD:EE:FF", "--port", "/dev/ttyUSB-twitchlog-none"], "it takes no ADDRESS or --watch"),
+        (["sync", "--new-log"], "--new-log is for --port"),
+        (["sync", "--port", "/dev/ttyUSB-twitchlog-none"], "/dev/ttyUSB-twitchlog-none: no such serial port"),
+    ],
+)
+def test_sync_over_usb_refuses_bad_arguments_in_one_line_and_saves_nothing(tmp_path, args, message):
+    result = CliRunner().invoke(cli.main, ["--db", str(tmp_path / "t.db"), *args])
+    assert result.exit_code == 1, result.output
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    with Store(tmp_path / "t.db") as store:
+        assert store.devices() == [] and store.db.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 0
