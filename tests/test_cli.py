@@ -158,7 +158,10 @@ def test_core_demo_places_every_recorded_event_and_survives_the_power_cut():
         (["sync", "--port", "/dev/ttyUSB-twitchlog-none", "--watch"], "--port syncs the device on that cable"),
         (["sync", "AA:BB:CC:DD:EE:FF", "--port", "/dev/ttyUSB-twitchlog-none"], "it takes no ADDRESS or --watch"),
         (["sync", "--new-log"], "--new-log is for --port"),
-        (["sync", "--port", "/dev/ttyUSB-twitchlog-none"], "/dev/ttyUSB-twitchlog-none: no such serial port"),
+        (
+            ["sync", "--port", "/dev/ttyUSB-twitchlog-none", "--timeout", "0.5"],
+            "/dev/ttyUSB-twitchlog-none: no such serial port",
+        ),
     ],
 )
 def test_sync_over_usb_refuses_bad_arguments_in_one_line_and_saves_nothing(tmp_path, args, message):

@@ -203,6 +203,21 @@ def test_ctrl_c_in_the_middle_of_an_append_is_a_power_cut_for_the_log(tmp_path, 
     sim.run(body())
 
 
+def test_a_sync_started_before_the_wearer_wakes_the_device_waits_for_it(tmp_path, sim):
+    async def body():
+        rig = await sim.sync_rig(tmp_path, runtime="micropython", usb=True, preload=10)
+        assert rig.device.state == "asleep"
+        told = []
+        syncing = asyncio.ensure_future(rig.usb_sync(wait_s=30, on_wait=lambda: told.append(time.monotonic())))
+        await asyncio.sleep(3)  # the companion looks, finds nothing answering, says so and keeps looking
+        assert told and not syncing.done()
+        await awake_for_sync(rig)
+        result = await asyncio.wait_for(syncing, 30)
+        assert result.new == 11 and len(told) == 1
+
+    sim.run(body())
+
+
 def test_a_sleeping_device_is_one_clear_line(tmp_path, sim):
     async def body():
         rig = await sim.sync_rig(tmp_path, runtime="micropython", usb=True)

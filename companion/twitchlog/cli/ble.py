@@ -82,7 +82,11 @@ def pair(settings: Settings, address: str | None, timeout: float) -> None:
 @click.argument("address", required=False)
 @click.option("--watch", is_flag=True, help="keep running: sync whenever a paired device advertises (Ctrl-C stops)")
 @click.option(
-    "--timeout", type=click.FloatRange(0.5, 120), default=10.0, show_default=True, help="seconds to look for the device"
+    "--timeout",
+    type=click.FloatRange(0.5, 120),
+    default=10.0,
+    show_default=True,
+    help="seconds to look for the device (with --port: to wait for a sleeping one to wake)",
 )
 @click.option(
     "--port",
@@ -145,8 +149,11 @@ def sync(
                 raise UserError("--port syncs the device on that cable: it takes no ADDRESS or --watch")
             from twitchlog.usb.sync import sync_port
 
+            def waiting() -> None:
+                progress.console.print(f"waiting up to {timeout:g} s for the device on {port}: hold its button 2 s")
+
             with settings.store() as store:
-                result = sync_port(port, store, progress=show, new_log=new_log)
+                result = sync_port(port, store, progress=show, wait_s=timeout, on_wait=waiting, new_log=new_log)
             if as_json:
                 return print_json(result.to_dict())
             out.print(

@@ -152,13 +152,28 @@ def _diagnose_open(port: str) -> UserError:
     return UserError(f"{port}: cannot open the port")
 
 
+class NoAnswer(UserError):
+    """The port is missing or nothing answers on it: how a board in deep sleep looks (worth waiting for)."""
+
+
 def open_board(port: str, repl_timeout: float = REPL_TIMEOUT_S, soft_reset: bool = True):
-    """An mpremote SerialTransport in the raw REPL, or a one-line UserError."""
+    """An mpremote SerialTransport in the raw REPL, or a one-line UserError (NoAnswer: missing or silent)."""
+    transport = open_port(port)
+    try:
+        enter_repl(transport, port, repl_timeout, soft_reset)
+    except UserError:
+        transport.close()
+        raise
+    return transport
+
+
+def open_port(port: str):
+    """The port opened through mpremote's SerialTransport (no REPL yet), or a one-line UserError."""
     from mpremote.transport import TransportError
     from mpremote.transport_serial import SerialTransport
 
     if "://" not in port and os.name != "nt" and not os.path.exists(port):
-        raise UserError(
+        raise NoAnswer(
             f"{port}: no such serial port (is the board plugged in? `ls /dev/ttyUSB* /dev/ttyACM*` lists ports; "
             "a native-USB board in deep sleep has none: hold its button 2 s)"
         )
@@ -172,16 +187,21 @@ def open_board(port: str, repl_timeout: float = REPL_TIMEOUT_S, soft_reset: bool
     except TransportError:
         raise _diagnose_open(port) from None
     transport.use_raw_paste = False  # plain raw REPL works everywhere (the WebAssembly REPL has no raw-paste)
+    return transport
+
+
+def enter_repl(transport, port: str, repl_timeout: float = REPL_TIMEOUT_S, soft_reset: bool = True) -> None:
+    """Ctrl-C, the raw REPL (and a soft reset); NoAnswer if nothing answered within repl_timeout."""
+    from mpremote.transport import TransportError
+
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # mpremote prints what it got on failure
             transport.enter_raw_repl(soft_reset=soft_reset, timeout_overall=repl_timeout)
-    except TransportError:
-        transport.close()
-        raise UserError(
+    except (TransportError, OSError):  # OSError: the port went away (a native-USB board going to sleep)
+        raise NoAnswer(
             f"{port}: no MicroPython REPL answered within {repl_timeout:g} s "
             "(flash MicroPython first; a board running twitchlog may be in deep sleep: hold its button 2 s, then retry)"
         ) from None
-    return transport
 
 
 def resume_app(transport) -> None:

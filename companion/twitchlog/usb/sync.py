@@ -22,6 +22,7 @@ import binascii
 import contextlib
 import io
 import json
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -37,6 +38,7 @@ from twitchlog.store.syncs import SyncResult, end_session, refuse_restarted_log
 BATCH = 512  # records per database transaction, as over BLE
 LINE_TIMEOUT_S = 10.0  # silence on the line mid-answer before the board is presumed gone
 LAST_SEQ = 0xFFFFFFFF
+WAIT_STEP_S = 2.0  # while waiting for a sleeping board: how long each look for its REPL lasts
 Progress = Callable[[int, int], None]  # (records done, total)
 
 
@@ -160,11 +162,47 @@ class _Session:
         return hole[0] if hole else None
 
 
-def open_port(port: str, repl_timeout: float = deploy.REPL_TIMEOUT_S) -> Any:
-    """mpremote's transport in a freshly soft-reset raw REPL (the app stopped, its heap free), or UserError."""
+def open_port(
+    port: str,
+    repl_timeout: float = deploy.REPL_TIMEOUT_S,
+    wait_s: float = 0.0,
+    on_wait: Callable[[], None] | None = None,
+) -> Any:
+    """mpremote's transport in a freshly soft-reset raw REPL (the app stopped, its heap free), or UserError.
+
+    wait_s: keep asking this long while the port is missing or silent, as a
+    sleeping board is, so the wearer can run the sync first and then hold
+    the button; on_wait is called once when the waiting starts.
+    """
     from mpremote.transport import TransportError
 
-    transport = deploy.open_board(port, repl_timeout=repl_timeout, soft_reset=True)
+    deadline = time.monotonic() + wait_s
+    if wait_s > repl_timeout:
+        repl_timeout = WAIT_STEP_S  # short looks, so that the next one soon catches a board just woken
+    transport = None
+    told = False
+    try:
+        while True:
+            try:
+                if transport is None:
+                    # Opened once and kept: reopening could reset a DevKit at every look.
+                    transport = deploy.open_port(port)
+                deploy.enter_repl(transport, port, repl_timeout, soft_reset=True)
+                break
+            except deploy.NoAnswer:
+                if time.monotonic() + repl_timeout > deadline:
+                    raise
+                if transport is not None and not os.path.exists(port):
+                    transport.close()  # a native-USB board went to sleep: its port is gone until it wakes
+                    transport = None
+                if not told and on_wait is not None:
+                    on_wait()
+                told = True
+                time.sleep(0.5)
+    except UserError:
+        if transport is not None:
+            transport.close()
+        raise
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             listing = {entry.name for entry in transport.fs_listdir("/")}
@@ -186,6 +224,8 @@ def sync_port(
     now: Callable[[], float] = time.time,
     progress: Progress | None = None,
     repl_timeout: float = deploy.REPL_TIMEOUT_S,
+    wait_s: float = 0.0,
+    on_wait: Callable[[], None] | None = None,
     new_log: bool = False,
 ) -> SyncResult:
     """One sync over the USB serial port; the app runs again afterwards, whatever happened.
@@ -195,7 +235,7 @@ def sync_port(
     over BLE.  Without it such a device is refused, with nothing changed.
     """
     started = time.monotonic()
-    transport = open_port(port, repl_timeout)
+    transport = open_port(port, repl_timeout, wait_s, on_wait)
     board = _Board(transport, port)
     try:
         return _sync(board, store, now, progress, started, new_log)
