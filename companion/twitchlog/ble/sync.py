@@ -37,11 +37,10 @@ from twitchlog.firmware import clock
 from twitchlog.firmware import protocol as P
 from twitchlog.intake.doses import record_doses
 from twitchlog.store.db import Store
-from twitchlog.store.syncs import SyncResult, end_session, refuse_restarted_log
+from twitchlog.store.syncs import BATCH, SyncResult, end_session, refuse_restarted_log
 
 __all__ = ["LinkLost", "SyncResult", "sync", "sync_session"]
 
-BATCH = 512  # records per database transaction
 IDLE_TIMEOUT = 10.0  # seconds without a notification before the link is presumed dead
 Progress = Callable[[int, int], None]  # (records done, total)
 

@@ -204,16 +204,17 @@ def enter_repl(transport, port: str, repl_timeout: float = REPL_TIMEOUT_S, soft_
         ) from None
 
 
-def resume_app(transport) -> None:
-    """Leave the raw REPL with a soft reset, so main.py runs the app (which then sleeps), and let the port go.
+def let_go(transport, restart_app: bool = True) -> None:
+    """Leave the raw REPL, by default with a soft reset so main.py runs the app (which then sleeps); close the port.
 
     Left at the REPL, a board stays awake until someone resets it: a drained
     cell for a wearable.  Errors are ignored: the board may be gone already.
     """
     with contextlib.suppress(Exception):
         transport.exit_raw_repl()
-        transport.serial.write(b"\x04")  # Ctrl-D in the friendly REPL: soft reset, main.py runs
-        transport.serial.flush()
+        if restart_app:
+            transport.serial.write(b"\x04")  # Ctrl-D in the friendly REPL: soft reset, main.py runs
+            transport.serial.flush()
     with contextlib.suppress(Exception):
         transport.close()
 
@@ -233,13 +234,7 @@ def _board(port: str, lost: str, resume: bool = False):
     except (TransportError, OSError) as e:  # OSError includes serial.SerialException: unplugged mid-copy
         raise UserError(f"{port}: the board stopped answering{lost.format(e=e)}") from None
     finally:
-        if resume:
-            resume_app(transport)
-        else:
-            with contextlib.suppress(Exception):
-                transport.exit_raw_repl()
-            with contextlib.suppress(Exception):
-                transport.close()
+        let_go(transport, restart_app=resume)
 
 
 def _run(transport, code: str):

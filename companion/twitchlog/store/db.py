@@ -187,6 +187,9 @@ class Store:
         ).fetchone()
         return None if row is None else row[0]
 
+    def device_address(self, device_id: int) -> str:
+        return str(self.db.execute("SELECT address FROM devices WHERE id = ?", (device_id,)).fetchone()[0])
+
     def readdress(self, device_id: int, address: str) -> None:
         """A device first met over USB (address usb:SERIAL) gets its BLE address when it pairs."""
         self.db.execute("UPDATE devices SET address = ? WHERE id = ?", (address, device_id))

@@ -9,6 +9,8 @@ from typing import Any
 from twitchlog.errors import UserError
 from twitchlog.store.db import Store
 
+BATCH = 512  # records per database transaction, whatever the link
+
 
 @dataclass
 class SyncResult:

@@ -33,9 +33,8 @@ from twitchlog.firmware import protocol as P
 from twitchlog.hw import deploy
 from twitchlog.intake.doses import record_doses
 from twitchlog.store.db import Store
-from twitchlog.store.syncs import SyncResult, end_session, refuse_restarted_log
+from twitchlog.store.syncs import BATCH, SyncResult, end_session, refuse_restarted_log
 
-BATCH = 512  # records per database transaction, as over BLE
 LINE_TIMEOUT_S = 10.0  # silence on the line mid-answer before the board is presumed gone
 LAST_SEQ = 0xFFFFFFFF
 WAIT_STEP_S = 2.0  # while waiting for a sleeping board: how long each look for its REPL lasts
@@ -162,7 +161,7 @@ class _Session:
         return hole[0] if hole else None
 
 
-def open_port(
+def open_repl(
     port: str,
     repl_timeout: float = deploy.REPL_TIMEOUT_S,
     wait_s: float = 0.0,
@@ -209,7 +208,7 @@ def open_port(
     except (TransportError, OSError):
         listing = {"usbsync.mpy"}  # let the first call say what is wrong
     if "usbsync.mpy" not in listing and "usbsync.py" not in listing:
-        deploy.resume_app(transport)
+        deploy.let_go(transport)
         raise UserError(
             f"{port}: the firmware on the board predates USB sync (no usbsync module): "
             f"run `twitchlog device deploy --port {port}` first"
@@ -235,7 +234,7 @@ def sync_port(
     over BLE.  Without it such a device is refused, with nothing changed.
     """
     started = time.monotonic()
-    transport = open_port(port, repl_timeout, wait_s, on_wait)
+    transport = open_repl(port, repl_timeout, wait_s, on_wait)
     board = _Board(transport, port)
     try:
         return _sync(board, store, now, progress, started, new_log)
@@ -245,7 +244,7 @@ def sync_port(
             "again (hold the button 2 s first if it went to sleep)"
         ) from None
     finally:
-        deploy.resume_app(transport)
+        deploy.let_go(transport)
 
 
 def _saved(store: Store, board: _Board) -> str:
@@ -265,7 +264,7 @@ def _sync(
     device_id = store.known_serial(serial)
     address = usb_address(serial)
     if device_id is not None:
-        address = next(d.address for d in store.devices() if d.id == device_id)
+        address = store.device_address(device_id)
         if new_log and status["last_seq"] < store.last_seq(device_id):
             store.retire_device(device_id)  # its records stay, under the retired entry
             device_id = None

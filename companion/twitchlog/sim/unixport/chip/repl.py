@@ -136,12 +136,6 @@ def raw_repl():
         _write("\x04")
 
 
-def _friendly_line(text):
-    error = _run(text)
-    if error is not None:
-        sys.print_exception(error)
-
-
 def friendly_repl():
     """pyexec_friendly_repl, one line at a time: returns when Ctrl-A asks for the raw REPL."""
     _write(BANNER)
@@ -176,7 +170,9 @@ def friendly_repl():
             except SyntaxError as e:
                 sys.print_exception(e)
                 continue
-            _friendly_line(code)
+            error = _run(code)
+            if error is not None:
+                sys.print_exception(error)
 
 
 def loop(raw):
